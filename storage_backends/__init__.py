@@ -1,0 +1,66 @@
+"""Generation-state storage for Video Gennie: one interface, pluggable backends.
+
+    from storage_backends import StorageFactory
+    storage = StorageFactory.from_url("sqlite:///var/generations.sqlite3")
+
+Framework-free: nothing here imports Django.
+"""
+
+from .base import GenerationStateStorage
+from .errors import (
+    StorageCorruptDocumentError,
+    StorageError,
+    StorageInitializationError,
+    StorageNotFoundError,
+    StorageOperationError,
+    StorageValidationError,
+)
+from .factory import BACKEND_ALIASES, StorageFactory
+from .models import (
+    DEFAULT_STALLED_AFTER,
+    STAGES,
+    AudioStage,
+    ClipsStage,
+    GenerationState,
+    GenerationStatus,
+    InitialParams,
+    KeywordsStage,
+    ListQuery,
+    OperationStats,
+    Page,
+    ScriptStage,
+    Stage,
+    StageData,
+    StorageMetrics,
+    VideoStage,
+    YoutubeStage,
+)
+
+__all__ = [
+    "BACKEND_ALIASES",
+    "DEFAULT_STALLED_AFTER",
+    "STAGES",
+    "AudioStage",
+    "ClipsStage",
+    "GenerationState",
+    "GenerationStateStorage",
+    "GenerationStatus",
+    "InitialParams",
+    "KeywordsStage",
+    "ListQuery",
+    "OperationStats",
+    "Page",
+    "ScriptStage",
+    "Stage",
+    "StageData",
+    "StorageCorruptDocumentError",
+    "StorageError",
+    "StorageFactory",
+    "StorageInitializationError",
+    "StorageMetrics",
+    "StorageNotFoundError",
+    "StorageOperationError",
+    "StorageValidationError",
+    "VideoStage",
+    "YoutubeStage",
+]

@@ -1,0 +1,1 @@
+"""The backends shipped with the library; each module is imported only when used."""

@@ -1,0 +1,222 @@
+"""The storage contract: ``GenerationStateStorage``.
+
+Public methods hold what every backend shares (argument checks, timestamps, metrics, the
+contract's defaults) and call a few small abstract methods that only move items. A backend
+subclasses this, implements the ``_``-prefixed hooks, and passes the shared contract suite.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from .documents import normalize_changes, to_item, validate_id
+from .errors import StorageError, StorageNotFoundError, StorageValidationError
+from .models import (
+    DEFAULT_STALLED_AFTER,
+    GenerationState,
+    GenerationStatus,
+    ListQuery,
+    OperationStats,
+    Page,
+    StorageMetrics,
+    format_timestamp,
+    utcnow,
+)
+
+DEFAULT_CLEANUP_AGE = timedelta(hours=24)
+
+
+class GenerationStateStorage(abc.ABC):
+    """Stores generation states keyed by ``generationId``. Sync, thread-safe, a context manager."""
+
+    #: Short name shown in metrics and on the dashboard.
+    backend_name: ClassVar[str] = "custom"
+
+    def __init__(self) -> None:
+        self._stats: dict[str, OperationStats] = {}
+        self._stats_lock = threading.Lock()
+
+    # -- the contract -------------------------------------------------------------------
+
+    def save(self, state: GenerationState | Mapping[str, Any]) -> GenerationState:
+        """Create or replace a generation; sets ``createdAt`` if absent and ``updatedAt`` always."""
+        with self._track("save"):
+            return self._save(to_item(state), now())
+
+    def save_many(
+        self, states: Iterable[GenerationState | Mapping[str, Any]], *, preserve_timestamps: bool = False
+    ) -> int:
+        """Create or replace many generations at once; returns how many were written.
+
+        With ``preserve_timestamps`` the items are stored exactly as given (times included),
+        which is what a lossless migration needs.
+        """
+        with self._track("save_many"):
+            items = [to_item(state) for state in states]
+            if items:
+                self._save_many(items, now(), preserve_timestamps=preserve_timestamps)
+        return len(items)
+
+    def get(self, generation_id: str) -> GenerationState:
+        """The generation with that id; ``StorageNotFoundError`` if there is none."""
+        with self._track("get"):
+            return self._get(validate_id(generation_id))
+
+    def update(self, generation_id: str, changes: Mapping[str, Any]) -> GenerationState:
+        """Atomically merge top-level attributes into a generation and bump ``updatedAt``."""
+        with self._track("update"):
+            validate_id(generation_id)
+            return self._update(generation_id, normalize_changes(changes), now())
+
+    def delete(self, generation_id: str) -> bool:
+        """Delete a generation; True if it existed. Deleting a missing one is not an error."""
+        with self._track("delete"):
+            return self._delete(validate_id(generation_id))
+
+    def exists(self, generation_id: str) -> bool:
+        with self._track("exists"):
+            return self._exists(validate_id(generation_id))
+
+    def list_generations(self, query: ListQuery | None = None) -> Page:
+        """One page of generations matching the query (newest first by default)."""
+        with self._track("list"):
+            query = query or ListQuery()
+            if not isinstance(query, ListQuery):
+                raise StorageValidationError(f"query must be a ListQuery, got {type(query).__name__}")
+            return self._list(query)
+
+    def iter_generations(self, batch_size: int = 500) -> Iterator[GenerationState]:
+        """Every generation, oldest first, read ``batch_size`` at a time (constant memory)."""
+        if batch_size < 1:
+            raise StorageValidationError("batch_size must be at least 1")
+        query = ListQuery(newest_first=False, limit=min(batch_size, 500))
+        while True:
+            page = self.list_generations(query)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            query = query.model_copy(update={"cursor": page.next_cursor})
+
+    def cleanup(self, older_than: timedelta = DEFAULT_CLEANUP_AGE, *, dry_run: bool = False) -> int:
+        """Remove generations created longer than ``older_than`` ago; returns how many (would be) removed."""
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise StorageValidationError("older_than must be a non-negative timedelta")
+        cutoff = format_timestamp(utcnow() - older_than)
+        with self._track("cleanup"):
+            return self._cleanup(cutoff, dry_run=dry_run)
+
+    def count_by_status(self, stalled_after: timedelta = DEFAULT_STALLED_AFTER) -> dict[GenerationStatus, int]:
+        """How many generations are in each status (stalled counted apart from in progress)."""
+        with self._track("count"):
+            return self._count_by_status(stalled_after)
+
+    def is_healthy(self) -> bool:
+        """Whether the backend answers; never raises."""
+        try:
+            return self._is_healthy()
+        except StorageError:
+            return False
+
+    def get_metrics(self) -> StorageMetrics:
+        with self._stats_lock:
+            operations = {name: stats.model_copy() for name, stats in self._stats.items()}
+        return StorageMetrics(
+            backend=self.backend_name,
+            active_generations=self._count(),
+            operations=operations,
+            details=self._metrics_details(),
+        )
+
+    def close(self) -> None:
+        """Release connections and files; the storage is not used afterwards."""
+        return None
+
+    def __enter__(self) -> GenerationStateStorage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def describe(self) -> dict[str, Any]:
+        """Non-secret settings, for the dashboard's health page."""
+        return {}
+
+    # -- what a backend implements ------------------------------------------------------
+
+    @abc.abstractmethod
+    def _save(self, item: dict[str, Any], now: str) -> GenerationState: ...
+
+    @abc.abstractmethod
+    def _save_many(self, items: list[dict[str, Any]], now: str, *, preserve_timestamps: bool) -> None: ...
+
+    @abc.abstractmethod
+    def _get(self, generation_id: str) -> GenerationState: ...
+
+    @abc.abstractmethod
+    def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState: ...
+
+    @abc.abstractmethod
+    def _delete(self, generation_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def _list(self, query: ListQuery) -> Page: ...
+
+    @abc.abstractmethod
+    def _cleanup(self, cutoff: str, *, dry_run: bool) -> int: ...
+
+    @abc.abstractmethod
+    def _count(self) -> int: ...
+
+    @abc.abstractmethod
+    def _is_healthy(self) -> bool: ...
+
+    def _exists(self, generation_id: str) -> bool:
+        try:
+            self._get(generation_id)
+        except StorageNotFoundError:
+            return False
+        return True
+
+    def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
+        at = utcnow()
+        counts = Counter(state.status_at(at, stalled_after) for state in self.iter_generations())
+        return {status: counts.get(status, 0) for status in GenerationStatus}
+
+    def _metrics_details(self) -> dict[str, Any]:
+        return {}
+
+    # -- metrics ------------------------------------------------------------------------
+
+    @contextmanager
+    def _track(self, operation: str) -> Iterator[None]:
+        """Count a call, its time, and whether it failed (a missing item is not a failure)."""
+        started = time.perf_counter()
+        failed = False
+        try:
+            yield
+        except StorageNotFoundError:
+            raise
+        except StorageError:
+            failed = True
+            raise
+        finally:
+            self._record(operation, time.perf_counter() - started, failed)
+
+    def _record(self, operation: str, seconds: float, failed: bool) -> None:
+        with self._stats_lock:
+            stats = self._stats.setdefault(operation, OperationStats())
+            stats.calls += 1
+            stats.errors += failed
+            stats.total_seconds += seconds
+            stats.max_seconds = max(stats.max_seconds, seconds)
+
+
+def now() -> str:
+    return format_timestamp(utcnow())

@@ -1,0 +1,90 @@
+"""Keyset paging on (createdAt, generationId), shared by the backends that sort themselves.
+
+A cursor names the boundary item and a direction: ``next`` pages continue after it in the
+query's order, ``prev`` pages end just before it. Keyset paging (rather than offsets) keeps
+every page cheap and visits each item exactly once while others are added or removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .cursors import decode_cursor, encode_cursor
+from .errors import StorageValidationError
+from .models import GenerationState, ListQuery, Page, format_timestamp, parse_timestamp
+
+SortKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class PagePosition:
+    """Where a page starts: after (or, going back, before) ``key``; ``key`` None is the start."""
+
+    key: SortKey | None = None
+    backwards: bool = False
+
+    def ascending(self, query: ListQuery) -> bool:
+        """Whether rows are read in ascending (createdAt, id) order for this page."""
+        return query.newest_first == self.backwards
+
+
+def sort_key(item: dict[str, Any] | GenerationState) -> SortKey:
+    """The normalized sort key: a fixed-width UTC time (so strings sort as times) and the id."""
+    if isinstance(item, GenerationState):
+        created, generation_id = item.created_at, item.generation_id
+    else:
+        created, generation_id = item.get("createdAt"), item["generationId"]
+    return created_sort_value(created), generation_id
+
+
+def created_sort_value(created: object) -> str:
+    moment = parse_timestamp(created) if isinstance(created, str) else None
+    return format_timestamp(moment) if moment else ""
+
+
+def is_older(item: dict[str, Any], cutoff: str) -> bool:
+    """Whether cleanup takes this item: created before ``cutoff``. An item without a readable
+    ``createdAt`` has no known age and is kept."""
+    created = created_sort_value(item.get("createdAt"))
+    return bool(created) and created < cutoff
+
+
+def position_of(query: ListQuery) -> PagePosition:
+    if query.cursor is None:
+        return PagePosition()
+    payload = decode_cursor(query.cursor)
+    try:
+        created, generation_id = payload["k"]
+        backwards = {"n": False, "p": True}[payload["d"]]
+        newest_first = payload["o"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StorageValidationError("invalid cursor: unexpected payload") from exc
+    if newest_first != query.newest_first:
+        raise StorageValidationError("invalid cursor: it belongs to the other sort order")
+    return PagePosition((str(created), str(generation_id)), backwards)
+
+
+def build_page(
+    rows: Sequence[GenerationState], query: ListQuery, position: PagePosition,
+    key_of: Callable[[GenerationState], SortKey] = sort_key,
+) -> Page:
+    """Make a page from up to ``limit + 1`` rows read from ``position`` in its reading order."""
+    has_more = len(rows) > query.limit
+    items = list(rows[: query.limit])
+    if position.backwards:
+        items.reverse()
+    if not items:
+        return Page(items=[])
+
+    def cursor(item: GenerationState, direction: str) -> str:
+        return encode_cursor({"k": list(key_of(item)), "d": direction, "o": query.newest_first})
+
+    more_after = has_more if not position.backwards else True
+    more_before = has_more if position.backwards else position.key is not None
+    return Page(
+        items=items,
+        next_cursor=cursor(items[-1], "n") if more_after else None,
+        prev_cursor=cursor(items[0], "p") if more_before else None,
+    )

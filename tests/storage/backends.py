@@ -1,0 +1,24 @@
+"""How the shared contract suite builds each backend. Add a backend here and it runs the suite.
+
+A maker gets the pytest request, so it can ask for any fixture it needs (``tmp_path``,
+a moto server…) with ``request.getfixturevalue``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from storage_backends import GenerationStateStorage, StorageFactory
+
+BackendMaker = Callable[[pytest.FixtureRequest], GenerationStateStorage]
+
+
+def make_memory(request: pytest.FixtureRequest) -> GenerationStateStorage:
+    return StorageFactory.create_storage({"type": "memory"})
+
+
+BACKENDS: dict[str, BackendMaker] = {
+    "memory": make_memory,
+}
