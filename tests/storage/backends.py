@@ -19,6 +19,12 @@ def make_memory(request: pytest.FixtureRequest) -> GenerationStateStorage:
     return StorageFactory.create_storage({"type": "memory"})
 
 
+def make_sqlite(request: pytest.FixtureRequest) -> GenerationStateStorage:
+    path = request.getfixturevalue("tmp_path") / "generations.sqlite3"
+    return StorageFactory.create_storage({"type": "sqlite", "options": {"path": str(path)}})
+
+
 BACKENDS: dict[str, BackendMaker] = {
     "memory": make_memory,
+    "sqlite": make_sqlite,
 }

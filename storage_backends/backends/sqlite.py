@@ -1,0 +1,283 @@
+"""SQLite backend: the embedded default. One table of JSON documents plus indexed columns for
+what the list filters and sorts on, a trigram full-text index for search, WAL journaling.
+
+Safe for a web process and a cron job at once: every write is a ``BEGIN IMMEDIATE``
+transaction (so a read-modify-write cannot lose an update and a busy database is waited
+for, up to ``timeout`` seconds), and WAL lets readers go on while one process writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ..base import GenerationStateStorage
+from ..documents import apply_update, read_item, stamp_for_save
+from ..errors import (
+    StorageCorruptDocumentError,
+    StorageInitializationError,
+    StorageNotFoundError,
+    StorageOperationError,
+)
+from ..models import GenerationState, GenerationStatus, ListQuery, Page, format_timestamp, utcnow
+from ..paging import build_page, position_of
+from .sqlite_pool import ConnectionPool
+from .sqlite_query import count_by_phase_sql, select_page
+from .sqlite_schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 5.0
+#: Rows cleanup deletes per transaction, so a big cleanup never holds the write lock for long.
+CLEANUP_BATCH = 1000
+
+_UPSERT = (
+    f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    " ON CONFLICT (generation_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in COLUMNS[1:])
+)
+_OLD = f"{TABLE} WHERE created_key > '' AND created_key < ?"
+
+
+class SQLiteStorage(GenerationStateStorage):
+    backend_name = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Open (creating it and its directory if needed) the database at ``path``.
+
+        ``timeout`` is how many seconds an operation waits for another writer to finish.
+        """
+        super().__init__()
+        if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+            raise StorageInitializationError(
+                f"sqlite storage needs a file path, got {str(path)!r}; use the memory backend for a throw-away store"
+            )
+        try:
+            self._timeout = float(timeout)
+        except (TypeError, ValueError) as exc:
+            raise StorageInitializationError(f"sqlite timeout must be a number of seconds, got {timeout!r}") from exc
+        self._path = Path(path).expanduser().absolute()
+        self._corrupt_skipped = 0
+        self._corrupt_lock = threading.Lock()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                migrate(conn)
+            finally:
+                conn.close()
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageInitializationError(f"cannot open sqlite storage at {self._path}: {exc}") from exc
+        self._pool = ConnectionPool(self._connect)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _save(self, item: dict[str, Any], now: str) -> GenerationState:
+        with self._writing() as conn:
+            stored = stamp_for_save(item, now, existing_created_at=_stored_created_at(conn, item["generationId"]))
+            return self._put(conn, stored)
+
+    def _save_many(self, items: list[dict[str, Any]], now: str, *, preserve_timestamps: bool) -> None:
+        with self._writing() as conn:
+            if not preserve_timestamps:
+                items = [
+                    stamp_for_save(item, now, existing_created_at=_stored_created_at(conn, item["generationId"]))
+                    for item in items
+                ]
+            conn.executemany(_UPSERT, [_encode(item)[0] for item in items])
+
+    def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
+        with self._writing() as conn:
+            existing = self._read(conn, generation_id)
+            return self._put(conn, apply_update(existing.to_item(), changes, now))
+
+    def _delete(self, generation_id: str) -> bool:
+        with self._writing() as conn:
+            return conn.execute(f"DELETE FROM {TABLE} WHERE generation_id = ?", (generation_id,)).rowcount > 0
+
+    def _cleanup(self, cutoff: str, *, dry_run: bool) -> int:
+        if dry_run:
+            with self._reading() as conn:
+                return conn.execute(f"SELECT count(*) FROM {_OLD}", (cutoff,)).fetchone()[0]
+        removed = 0
+        while True:
+            with self._writing() as conn:
+                batch = conn.execute(
+                    f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM {_OLD} LIMIT ?)", (cutoff, CLEANUP_BATCH)
+                ).rowcount
+            removed += batch
+            if batch < CLEANUP_BATCH:
+                return removed
+
+    def _put(self, conn: sqlite3.Connection, item: dict[str, Any]) -> GenerationState:
+        row, state = _encode(item)
+        conn.execute(_UPSERT, row)
+        return state
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _get(self, generation_id: str) -> GenerationState:
+        with self._reading() as conn:
+            return self._read(conn, generation_id)
+
+    def _exists(self, generation_id: str) -> bool:
+        with self._reading() as conn:
+            row = conn.execute(f"SELECT 1 FROM {TABLE} WHERE generation_id = ?", (generation_id,)).fetchone()
+        return row is not None
+
+    def _list(self, query: ListQuery) -> Page:
+        position = position_of(query)
+        ascending = position.ascending(query)
+        at = utcnow()
+        states: list[GenerationState] = []
+        after = position.key
+        with self._reading() as conn:
+            # Corrupt rows are skipped, so read on until the page is full or the rows run out.
+            while True:
+                wanted = query.limit + 1 - len(states)
+                sql, params = select_page(query, at, after=after, ascending=ascending, limit=wanted)
+                rows = conn.execute(sql, params).fetchall()
+                states.extend(self._readable(rows))
+                if len(rows) < wanted or len(states) > query.limit:
+                    return build_page(states, query, position)
+                after = (rows[-1][1], rows[-1][0])
+
+    def _count(self) -> int:
+        with self._reading() as conn:
+            return conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+
+    def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
+        counts = dict.fromkeys(GenerationStatus, 0)
+        cutoff = format_timestamp(utcnow() - stalled_after)
+        with self._reading() as conn:
+            for phase, stalled, count in conn.execute(count_by_phase_sql(), (cutoff,)):
+                counts[GenerationStatus.STALLED if stalled else GenerationStatus(phase)] += count
+        return counts
+
+    def _is_healthy(self) -> bool:
+        with self._reading() as conn:
+            conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 1").fetchall()
+        return True
+
+    def _read(self, conn: sqlite3.Connection, generation_id: str) -> GenerationState:
+        row = conn.execute(f"SELECT document FROM {TABLE} WHERE generation_id = ?", (generation_id,)).fetchone()
+        if row is None:
+            raise StorageNotFoundError(generation_id)
+        return _decode(generation_id, row[0])
+
+    def _readable(self, rows: list[tuple[str, str, str]]) -> Iterator[GenerationState]:
+        """The rows as states, leaving out (and logging) corrupt ones so a list still works."""
+        for generation_id, _, document in rows:
+            try:
+                yield _decode(generation_id, document)
+            except StorageCorruptDocumentError as exc:
+                logger.warning("skipping a corrupt sqlite row in a list: %s", exc)
+                with self._corrupt_lock:
+                    self._corrupt_skipped += 1
+
+    # -- connections ----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE for every write).
+        # Connections move between threads through the pool, one thread at a time.
+        conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+        # NORMAL is durable across application crashes in WAL mode; only an OS crash or power
+        # cut can lose the last commits, never corrupt the database.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with _translated(self._path), self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: takes the write lock up front, so readers never deadlock into it."""
+        with self._reading() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "timeout": self._timeout, "schema_version": SCHEMA_VERSION}
+
+    def _metrics_details(self) -> dict[str, Any]:
+        with self._reading() as conn:
+            journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            free_pages = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        wal = self._path.with_name(self._path.name + "-wal")
+        return {
+            "path": str(self._path),
+            "file_size_bytes": _size(self._path),
+            "wal_size_bytes": _size(wal),
+            "free_bytes": free_pages * page_size,
+            "journal_mode": journal_mode,
+            "wal": journal_mode == "wal",
+            "schema_version": SCHEMA_VERSION,
+            "sqlite_version": sqlite3.sqlite_version,
+            "corrupt_rows_skipped": self._corrupt_skipped,
+        }
+
+
+def _encode(item: dict[str, Any]) -> tuple[tuple[Any, ...], GenerationState]:
+    """The row to write for an item, and the item as a model (validated once)."""
+    state = read_item(item["generationId"], item)
+    return row_values(item, state, json.dumps(item, separators=(",", ":"))), state
+
+
+def _decode(generation_id: str, document: str) -> GenerationState:
+    try:
+        item = json.loads(document)
+    except (TypeError, ValueError) as exc:
+        raise StorageCorruptDocumentError(generation_id, f"invalid JSON ({exc})") from exc
+    return read_item(generation_id, item)
+
+
+def _stored_created_at(conn: sqlite3.Connection, generation_id: str) -> str | None:
+    """The stored ``createdAt`` a re-save keeps; None if absent or the stored row is unreadable."""
+    row = conn.execute(f"SELECT document FROM {TABLE} WHERE generation_id = ?", (generation_id,)).fetchone()
+    if row is None:
+        return None
+    try:
+        stored = json.loads(row[0])
+    except ValueError:
+        return None
+    created = stored.get("createdAt") if isinstance(stored, dict) else None
+    return created if isinstance(created, str) else None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """Turn sqlite3's errors into ours, keeping the cause and SQLite's error name as ``code``."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorname", None)
+        raise StorageOperationError(f"sqlite operation on {path} failed: {exc}", code=code) from exc

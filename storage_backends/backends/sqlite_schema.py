@@ -1,0 +1,129 @@
+"""The SQLite schema: one table of JSON documents, the columns the list filters and sorts on,
+their indexes, the trigram full-text index behind search, and its versioned migrations.
+
+``PRAGMA user_version`` records the schema version; ``migrate`` applies the steps a database
+lacks, so a later change adds a step to ``MIGRATIONS`` instead of asking users to rebuild.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import StorageInitializationError
+from ..models import GenerationState
+from ..paging import created_sort_value
+
+TABLE = "generations"
+FTS_TABLE = "generations_fts"
+
+#: Columns written on every save, in the order ``row_values`` gives them.
+COLUMNS = (
+    "generation_id", "document", "created_key", "updated_key", "phase", "stage", "language",
+    "search_id", "search_prompt",
+)
+
+_V1 = f"""
+CREATE TABLE {TABLE} (
+    id INTEGER PRIMARY KEY,             -- rowid alias: what the full-text index refers to
+    generation_id TEXT NOT NULL UNIQUE,
+    document TEXT NOT NULL,             -- the stored JSON document, exactly as written
+    created_key TEXT NOT NULL,          -- normalized createdAt ('' if unreadable): order, cleanup
+    updated_key TEXT NOT NULL,          -- normalized updatedAt, else createdAt: 'stalled'
+    phase TEXT NOT NULL,                -- in_progress / completed / failed (stalled needs the clock)
+    stage TEXT,                         -- current stage, NULL before the first one
+    language TEXT NOT NULL,             -- lower-cased, '' if none
+    search_id TEXT NOT NULL,            -- casefolded id and prompt: what search matches
+    search_prompt TEXT NOT NULL
+);
+-- Every list reads one of these in (created_key, generation_id) order, so a page costs its
+-- own rows whatever the table size; updated_key rides along to test 'stalled' in the index.
+CREATE INDEX {TABLE}_by_created ON {TABLE} (created_key, generation_id);
+CREATE INDEX {TABLE}_by_phase ON {TABLE} (phase, created_key, generation_id, updated_key);
+CREATE INDEX {TABLE}_by_stage ON {TABLE} (stage, created_key, generation_id);
+CREATE INDEX {TABLE}_by_language ON {TABLE} (language, created_key, generation_id);
+
+-- External-content FTS5 with trigrams: substring search of any 3+ characters. The text is
+-- casefolded in Python before it is stored, so matching is exactly str.casefold's.
+CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
+    search_id, search_prompt, content='{TABLE}', content_rowid='id', tokenize='trigram case_sensitive 1'
+);
+-- Triggers keep the index in step with every write, cleanup included.
+CREATE TRIGGER {TABLE}_fts_insert AFTER INSERT ON {TABLE} BEGIN
+    INSERT INTO {FTS_TABLE} (rowid, search_id, search_prompt) VALUES (new.id, new.search_id, new.search_prompt);
+END;
+CREATE TRIGGER {TABLE}_fts_delete AFTER DELETE ON {TABLE} BEGIN
+    INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, search_id, search_prompt)
+    VALUES ('delete', old.id, old.search_id, old.search_prompt);
+END;
+CREATE TRIGGER {TABLE}_fts_update AFTER UPDATE ON {TABLE}
+WHEN old.search_id IS NOT new.search_id OR old.search_prompt IS NOT new.search_prompt BEGIN
+    INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, search_id, search_prompt)
+    VALUES ('delete', old.id, old.search_id, old.search_prompt);
+    INSERT INTO {FTS_TABLE} (rowid, search_id, search_prompt) VALUES (new.id, new.search_id, new.search_prompt);
+END;
+"""
+
+
+def _create_v1(conn: sqlite3.Connection) -> None:
+    for statement in _statements(_V1):
+        conn.execute(statement)
+
+
+#: Step ``n`` takes a database from schema version ``n`` to ``n + 1``.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database to ``SCHEMA_VERSION`` in one write transaction (a no-op when current)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageInitializationError(
+                f"the database has schema version {version}, newer than this library's {SCHEMA_VERSION}; "
+                "upgrade storage_backends"
+            )
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def row_values(item: dict[str, Any], state: GenerationState, document: str) -> tuple[Any, ...]:
+    """The values of ``COLUMNS`` for a stored item (``state`` is the item read as a model)."""
+    created = created_sort_value(item.get("createdAt"))
+    updated = created_sort_value(item.get("updatedAt")) or created
+    stage = state.current_stage
+    return (
+        state.generation_id, document, created, updated, state.phase.value,
+        stage.value if stage else None, index_text((state.language or "").lower()),
+        fold(state.generation_id), fold(state.prompt or ""),
+    )
+
+
+def fold(text: str) -> str:
+    """Search text: casefolded, as the in-Python filter compares it."""
+    return index_text(text.casefold())
+
+
+def index_text(text: str) -> str:
+    # A lone surrogate (valid in a Python str, not in UTF-8) cannot be bound as SQLite text;
+    # the document keeps it escaped in JSON, the index columns get a '?' in its place.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a DDL script into statements (``executescript`` would commit our transaction)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]
