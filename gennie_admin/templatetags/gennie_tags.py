@@ -1,0 +1,124 @@
+"""Template helpers shared by every page: safe links, times, durations, labels.
+
+Everything returned here is either plain text (autoescaped by the template) or built with
+``format_html``, so a value read from storage can never inject markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from storage_backends import GenerationStatus, Stage
+from storage_backends.models import format_timestamp, parse_timestamp
+
+from ..labels import STAGE_LABELS, STATUS_LABELS
+
+register = template.Library()
+
+SAFE_SCHEMES = frozenset({"http", "https"})
+
+
+@register.filter
+def safe_url(value: object) -> str:
+    """The URL if it is an absolute http(s) URL, else "" (``javascript:``, ``data:``… stay text)."""
+    if not isinstance(value, str):
+        return ""
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in SAFE_SCHEMES and parts.netloc else ""
+
+
+def as_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
+    return parse_timestamp(value) if isinstance(value, str) else None
+
+
+@register.filter
+def relative_time(value: object) -> str:
+    """'just now', '5 min ago', '3 h ago', 'in 2 min'; the date itself beyond a month; '' if unknown."""
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    seconds = (timezone.now() - moment).total_seconds()
+    if abs(seconds) < 10:
+        return "just now"
+    amount = _coarse(abs(seconds))
+    if amount is None:
+        return moment.strftime("%Y-%m-%d")
+    return f"{amount} ago" if seconds > 0 else f"in {amount}"
+
+
+def _coarse(seconds: float) -> str | None:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}" if seconds < 31 * 86400 else None
+    return f"{int(seconds)} s"
+
+
+@register.filter
+def exact_time(value: object) -> str:
+    """The full UTC time, e.g. '2026-01-01 12:00:03.250 UTC'; '' if unknown."""
+    moment = as_datetime(value)
+    return format_timestamp(moment).replace("T", " ").replace("Z", " UTC") if moment else ""
+
+
+@register.simple_tag
+def timestamp(value: object) -> SafeString | str:
+    """A ``<time>`` showing the relative time, with the exact time on hover and in ``datetime``."""
+    moment = as_datetime(value)
+    if moment is None:
+        return format_html('<span class="muted">{}</span>', "—")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', format_timestamp(moment), exact_time(moment), relative_time(moment)
+    )
+
+
+@register.filter
+def duration(value: object) -> str:
+    """A short duration from a timedelta or seconds: '850 ms', '4.2 s', '3 min 05 s', '2 h 07 min'."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        return ""
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    if seconds < 1:
+        text = f"{seconds * 1000:.0f} ms"
+    elif seconds < 60:
+        text = f"{seconds:.1f} s"
+    elif seconds < 3600:
+        text = f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    elif seconds < 86400:
+        text = f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    else:
+        text = f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
+    return sign + text
+
+
+@register.filter
+def stage_label(value: object) -> str:
+    """'Base video' for Stage.BASE_VIDEO or 'baseVideo'; other values unchanged."""
+    try:
+        return STAGE_LABELS[Stage(value)]
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def status_label(value: object) -> str:
+    """'In progress' for GenerationStatus.IN_PROGRESS or 'in_progress'; other values unchanged."""
+    try:
+        return STATUS_LABELS[GenerationStatus(value)]
+    except ValueError:
+        return str(value)
