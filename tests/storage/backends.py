@@ -24,7 +24,13 @@ def make_sqlite(request: pytest.FixtureRequest) -> GenerationStateStorage:
     return StorageFactory.create_storage({"type": "sqlite", "options": {"path": str(path)}})
 
 
+def make_file(request: pytest.FixtureRequest) -> GenerationStateStorage:
+    directory = request.getfixturevalue("tmp_path") / "generations"
+    return StorageFactory.create_storage({"type": "file", "options": {"directory": str(directory)}})
+
+
 BACKENDS: dict[str, BackendMaker] = {
+    "file": make_file,
     "memory": make_memory,
     "sqlite": make_sqlite,
 }

@@ -1,0 +1,342 @@
+"""File backend: one JSON document per generation in a directory (the seed's file storage).
+
+Writes go to a temp file in the same directory, are fsynced and renamed over the document,
+so a reader sees the old or the new document, never part of one. Read-modify-writes hold an
+``flock`` on one of a few lock files (picked by the document's name), which excludes other
+threads and other processes alike. File names come from ``file_names.file_name_for``.
+
+Listing keeps, per process, the fields the filters and the sort need of every document,
+keyed by file name and (inode, mtime, size): one ``os.scandir`` per call finds what changed
+(here or in another process), and only those files are read again. Full documents are read
+for the page's items only. POSIX only (``fcntl``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ..base import GenerationStateStorage
+from ..documents import ID_FIELD, apply_update, present_stages, read_item, stamp_for_save
+from ..errors import (
+    StorageCorruptDocumentError,
+    StorageInitializationError,
+    StorageNotFoundError,
+    StorageOperationError,
+    StorageValidationError,
+)
+from ..filtering import select_page
+from ..models import GenerationState, GenerationStatus, ListQuery, Page, utcnow
+from ..paging import is_older
+from .file_names import file_name_for, is_document_name
+
+logger = logging.getLogger(__name__)
+
+#: Lock files shared by all documents; enough that unrelated writers rarely wait on each other.
+LOCK_STRIPES = 64
+TEMP_SUFFIX = ".tmp"
+#: A temp file this old was left by a crashed writer; ``cleanup`` removes it.
+STALE_TEMP_AGE = timedelta(hours=1)
+#: What listing needs of each document besides the id and the times.
+_SUMMARY_KEYS = frozenset({"status", "error", "prompt", "language"})
+
+StatKey = tuple[int, int, int]
+#: A file's stat key and its summary (None: the file is corrupt or unreadable).
+IndexEntry = tuple[StatKey, GenerationState | None]
+
+
+class FileStorage(GenerationStateStorage):
+    backend_name = "file"
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        super().__init__()
+        if not isinstance(directory, str | os.PathLike) or not str(directory):
+            raise StorageInitializationError(f"file storage needs a directory path, got {directory!r}")
+        self._directory = Path(directory)
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageInitializationError(f"cannot create storage directory {str(directory)!r}: {exc}") from exc
+        if not self._is_healthy():
+            raise StorageInitializationError(f"storage directory {str(directory)!r} is not a writable directory")
+        self._index: dict[str, IndexEntry] = {}
+        self._index_lock = threading.Lock()
+
+    def describe(self) -> dict[str, Any]:
+        return {"directory": str(self._directory)}
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _save(self, item: dict[str, Any], now: str) -> GenerationState:
+        name = file_name_for(item[ID_FIELD])
+        with self._locked(name):
+            created = self._stored_created_at(name, item[ID_FIELD])
+            return self._write(name, stamp_for_save(item, now, existing_created_at=created))
+
+    def _save_many(self, items: list[dict[str, Any]], now: str, *, preserve_timestamps: bool) -> None:
+        for item in items:
+            _encode(item)  # refuse an item JSON cannot hold before writing any
+        for item in items:
+            if not preserve_timestamps:
+                self._save(item, now)
+                continue
+            name = file_name_for(item[ID_FIELD])
+            with self._locked(name):
+                self._write(name, item)
+
+    def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
+        name = file_name_for(generation_id)
+        with self._locked(name):
+            _, existing = self._load(name, generation_id)
+            return self._write(name, apply_update(existing, changes, now))
+
+    def _delete(self, generation_id: str) -> bool:
+        name = file_name_for(generation_id)
+        with self._locked(name):
+            return self._unlink(name, generation_id)
+
+    def _cleanup(self, cutoff: str, *, dry_run: bool) -> int:
+        entries = self._scan()
+        old = [(name, key, row) for name, (key, row) in entries.items() if row and is_older(row.to_item(), cutoff)]
+        if dry_run:
+            return len(old)
+        self._remove_stale_temp_files()
+        removed = 0
+        for name, key, row in old:
+            with self._locked(name):
+                # A document rewritten since the scan is left for the next run.
+                if self._stat_key(name) == key:
+                    removed += self._unlink(name, row.generation_id)
+        return removed
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _get(self, generation_id: str) -> GenerationState:
+        return self._load(file_name_for(generation_id), generation_id)[0]
+
+    def _exists(self, generation_id: str) -> bool:
+        return (self._directory / file_name_for(generation_id)).is_file()
+
+    def _list(self, query: ListQuery) -> Page:
+        page = select_page(self._summaries(), query)
+        return page.model_copy(update={"items": [state for state in map(self._full, page.items) if state]})
+
+    def _count(self) -> int:
+        return len(self._summaries())
+
+    def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
+        at = utcnow()
+        counts = Counter(row.status_at(at, stalled_after) for row in self._summaries())
+        return {status: counts.get(status, 0) for status in GenerationStatus}
+
+    def _is_healthy(self) -> bool:
+        return self._directory.is_dir() and os.access(self._directory, os.W_OK | os.X_OK)
+
+    def _metrics_details(self) -> dict[str, Any]:
+        entries = self._scan()
+        return {
+            "directory": str(self._directory),
+            "files": len(entries),
+            "bytes": sum(key[2] for key, _ in entries.values()),
+            "corrupt_files": sum(row is None for _, row in entries.values()),
+        }
+
+    # -- documents ----------------------------------------------------------------------
+
+    def _load(self, name: str, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
+        """The document in ``name`` (and its raw item), which must hold ``generation_id``;
+        with None, whatever id it holds, as long as the file is named for that id."""
+        try:
+            with open(self._directory / name, "rb") as file:
+                data = file.read()
+        except FileNotFoundError:
+            raise StorageNotFoundError(generation_id or name) from None
+        except OSError as exc:
+            raise _failure(f"read {name}", exc, generation_id) from exc
+        return _parse(name, data, generation_id)
+
+    def _stored_created_at(self, name: str, generation_id: str) -> str | None:
+        """``createdAt`` of the document being replaced; a corrupt one is replaced as new."""
+        try:
+            return self._load(name, generation_id)[1].get("createdAt")
+        except (StorageNotFoundError, StorageCorruptDocumentError):
+            return None
+
+    def _write(self, name: str, item: dict[str, Any]) -> GenerationState:
+        data = _encode(item)
+        state = read_item(item[ID_FIELD], item)
+        temp = self._directory / f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        try:
+            with open(temp, "xb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+                key = _key_of(os.fstat(file.fileno()))
+            os.replace(temp, self._directory / name)
+            self._sync_directory()
+        except OSError as exc:
+            with suppress(OSError):
+                temp.unlink(missing_ok=True)
+            raise _failure(f"write {name}", exc, item[ID_FIELD]) from exc
+        with self._index_lock:
+            self._index[name] = (key, _summary(item))
+        return state
+
+    def _unlink(self, name: str, generation_id: str) -> bool:
+        try:
+            (self._directory / name).unlink()
+        except FileNotFoundError:
+            return False  # already gone (another process, or never there): not an error
+        except OSError as exc:
+            raise _failure(f"delete {name}", exc, generation_id) from exc
+        return True
+
+    def _full(self, row: GenerationState) -> GenerationState | None:
+        """The whole document behind a summary; None if it was deleted or spoiled since the scan."""
+        try:
+            return self._load(file_name_for(row.generation_id), row.generation_id)[0]
+        except StorageNotFoundError:
+            return None
+        except StorageCorruptDocumentError as exc:
+            logger.warning("skipping a corrupt document: %s", exc)
+            return None
+
+    # -- the listing index --------------------------------------------------------------
+
+    def _summaries(self) -> list[GenerationState]:
+        return [row for _, row in self._scan().values() if row is not None]
+
+    def _scan(self) -> dict[str, IndexEntry]:
+        """Every document's index entry, reading again only the files changed since the last scan."""
+        with self._index_lock:
+            fresh: dict[str, IndexEntry] = {}
+            try:
+                with os.scandir(self._directory) as entries:
+                    for entry in entries:
+                        if not is_document_name(entry.name):
+                            continue
+                        cached = self._index.get(entry.name)
+                        try:
+                            unchanged = cached is not None and cached[0] == _key_of(entry.stat())
+                        except FileNotFoundError:
+                            continue  # deleted since the directory was read
+                        indexed = cached if unchanged else self._index_file(entry.name)
+                        if indexed is not None:
+                            fresh[entry.name] = indexed
+            except OSError as exc:
+                raise _failure("list the directory", exc) from exc
+            self._index = fresh
+            return dict(fresh)
+
+    def _index_file(self, name: str) -> IndexEntry | None:
+        """Read one file for the index; a corrupt one is indexed as None, a vanished one not at all."""
+        try:
+            with open(self._directory / name, "rb") as file:
+                key = _key_of(os.fstat(file.fileno()))
+                data = file.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            logger.warning("skipping unreadable file %s in %s: %s", name, self._directory, exc)
+            return (0, 0, 0), None
+        try:
+            _, item = _parse(name, data, None)
+        except StorageCorruptDocumentError as exc:
+            logger.warning("skipping corrupt file %s in %s: %s", name, self._directory, exc)
+            return key, None
+        return key, _summary(item)
+
+    # -- files and locks ----------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        """Hold the lock stripe of ``name``. Each call opens its own descriptor, so ``flock``
+        excludes other threads of this process as well as other processes."""
+        path = self._directory / f".lock-{zlib.crc32(name.encode()) % LOCK_STRIPES:02d}"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise _failure(f"open lock {path.name}", exc) from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                raise _failure(f"take lock {path.name}", exc) from exc
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _stat_key(self, name: str) -> StatKey | None:
+        try:
+            return _key_of(os.stat(self._directory / name))
+        except OSError:
+            return None
+
+    def _sync_directory(self) -> None:
+        """Make a rename durable: the directory entry is only on disk once the directory is synced."""
+        fd = os.open(self._directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _remove_stale_temp_files(self) -> None:
+        """Remove temp files left by writers that crashed; a live writer's are younger."""
+        cutoff = time.time() - STALE_TEMP_AGE.total_seconds()
+        for path in self._directory.glob(f".*{TEMP_SUFFIX}"):
+            with suppress(OSError):  # gone already, or not ours to remove: harmless either way
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+
+
+def _parse(name: str, data: bytes, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
+    label = generation_id or name
+    try:
+        item = json.loads(data)
+    except ValueError as exc:  # also bytes that are not UTF-8
+        raise StorageCorruptDocumentError(label, f"invalid JSON: {exc}") from exc
+    if isinstance(item, Mapping):
+        # Only a document named for its own id is that id's (this also checks hashed names).
+        stored_id = item.get(ID_FIELD)
+        named_for_it = isinstance(stored_id, str) and file_name_for(stored_id) == name
+        if not named_for_it or generation_id not in (None, stored_id):
+            raise StorageCorruptDocumentError(label, f"file {name} holds generation {stored_id!r}", raw=item)
+    return read_item(label, item), item
+
+
+def _encode(item: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(item, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise StorageValidationError(f"generation {item.get(ID_FIELD)!r} cannot be stored as JSON: {exc}") from exc
+
+
+def _summary(item: Mapping[str, Any]) -> GenerationState:
+    """The fields the filters and the sort read, so the index stays small without stage contents."""
+    summary = {key: item[key] for key in (ID_FIELD, "createdAt", "updatedAt") if key in item}
+    for stage in present_stages(item):
+        summary[stage] = {key: value for key, value in item[stage].items() if key in _SUMMARY_KEYS}
+    return GenerationState.from_item(summary)
+
+
+def _key_of(stat: os.stat_result) -> StatKey:
+    # A rename puts a new inode in place, so the inode tells rewrites apart even within one mtime tick.
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _failure(action: str, exc: OSError, generation_id: str | None = None) -> StorageOperationError:
+    code = errno.errorcode.get(exc.errno) if exc.errno else None
+    return StorageOperationError(f"file storage could not {action}: {exc}", code=code, generation_id=generation_id)
