@@ -66,6 +66,11 @@ def position_of(query: ListQuery) -> PagePosition:
     return PagePosition((str(created), str(generation_id)), backwards)
 
 
+def make_cursor(key: SortKey, direction: str, query: ListQuery) -> str:
+    """A cursor for pages after (``"n"``) or before (``"p"``) ``key`` in the query's order."""
+    return encode_cursor({"k": list(key), "d": direction, "o": query.newest_first})
+
+
 def build_page(
     rows: Sequence[GenerationState], query: ListQuery, position: PagePosition,
     key_of: Callable[[GenerationState], SortKey] = sort_key,
@@ -79,7 +84,7 @@ def build_page(
         return Page(items=[])
 
     def cursor(item: GenerationState, direction: str) -> str:
-        return encode_cursor({"k": list(key_of(item)), "d": direction, "o": query.newest_first})
+        return make_cursor(key_of(item), direction, query)
 
     more_after = has_more if not position.backwards else True
     more_before = has_more if position.backwards else position.key is not None
