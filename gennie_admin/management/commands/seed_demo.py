@@ -1,0 +1,52 @@
+"""``manage.py seed_demo``: fill a storage with realistic demo generations (see ``gennie_admin.demo``)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from storage_backends import ListQuery
+
+from ...demo import demo_generations
+from ..storages import failures_as_command_errors, open_storage, storage_label
+
+BATCH_SIZE = 500
+
+
+class Command(BaseCommand):
+    help = (
+        "Save realistic demo generations: completed, failed at every stage, in progress and stalled. "
+        "Ids come from --seed, so running it again replaces them instead of adding more."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--count", type=int, default=500, help="how many generations (default 500)")
+        parser.add_argument("--seed", type=int, default=0, help="seed of the generator and of the ids (default 0)")
+        parser.add_argument("--storage", metavar="URL", help="storage URL to fill instead of the configured one")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if the storage holds any generation")
+
+    def handle(self, *args: object, count: int, seed: int, storage: str | None, if_empty: bool, verbosity: int,
+               **options: object) -> None:
+        if count < 0:
+            raise CommandError("--count must be 0 or more")
+        started = time.monotonic()
+        store = open_storage(storage)
+        label = storage_label(store)
+        try:
+            with failures_as_command_errors(f"seeding {label} failed"):
+                if if_empty and store.list_generations(ListQuery(limit=1)).items:
+                    if verbosity >= 1:
+                        self.stdout.write(f"{label} already holds generations; no demo data added")
+                    return
+                documents = demo_generations(count, seed=seed)
+                while batch := list(itertools.islice(documents, BATCH_SIZE)):
+                    # The documents carry their own times, spread over the last days.
+                    store.save_many(batch, preserve_timestamps=True)
+        finally:
+            store.close()
+        if verbosity >= 1:
+            self.stdout.write(
+                f"Saved {count} demo generations (seed {seed}) to {label} in {time.monotonic() - started:.2f}s"
+            )

@@ -1,0 +1,245 @@
+"""Copy every generation from one storage to another, losslessly and idempotently; verify the copy.
+
+Framework-free, so it can be driven by ``manage.py migrate_storage`` or a script.
+
+Both storages list in the same order, (createdAt, generationId) ascending, so the target is
+read alongside the source, one window at a time: each source batch is matched by id with the
+target documents that sort up to its last key. That costs one streamed read of each side
+(constant memory, batch reads where the backend has them) instead of a lookup per document.
+A target document is matched only at its own position, so one whose ``createdAt`` differs
+from the source's (another producer re-created it) counts as absent and is replaced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from storage_backends import (
+    GenerationState,
+    GenerationStateStorage,
+    StorageCorruptDocumentError,
+    StorageError,
+    StorageValidationError,
+)
+from storage_backends.paging import created_sort_value, sort_key
+
+DEFAULT_BATCH_SIZE = 500
+#: How many failures or differences a report keeps by name; the counts go on.
+MAX_LISTED = 100
+
+#: Called after each batch with how many source documents were read and how many there are (if known).
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class Problems:
+    """Documents that went wrong, by id with the reason, the first ``MAX_LISTED`` of them named."""
+
+    count: int = 0
+    listed: dict[str, str] = field(default_factory=dict)
+
+    def add(self, generation_id: str, reason: str) -> None:
+        if generation_id in self.listed:
+            return
+        self.count += 1
+        if len(self.listed) < MAX_LISTED:
+            self.listed[generation_id] = reason
+
+
+@dataclass
+class MigrationReport:
+    copied: int = 0
+    unchanged: int = 0
+    newer_in_target: int = 0
+    failed: Problems = field(default_factory=Problems)
+    seconds: float = 0.0
+
+    @property
+    def skipped(self) -> int:
+        return self.unchanged + self.newer_in_target
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    only_in_target: int = 0
+    differences: Problems = field(default_factory=Problems)
+    seconds: float = 0.0
+
+
+class TargetUnavailableError(StorageError):
+    """Every document of a batch failed to be written: the target is down, not the documents."""
+
+
+def migrate(
+    source: GenerationStateStorage, target: GenerationStateStorage, *, overwrite: bool = False,
+    dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress | None = None,
+) -> MigrationReport:
+    """Copy what the target lacks or holds an older version of (by ``updatedAt``), times included.
+
+    A target document newer than the source's is kept unless ``overwrite``. Corrupt source
+    documents and documents the target refuses are listed in ``report.failed``; the others
+    are copied all the same. A source or target that fails altogether raises ``StorageError``.
+    """
+    report = MigrationReport()
+    started = time.monotonic()
+    with corrupt_documents_logged(report.failed):
+        total = _expected_count(source) if progress else None
+        pairs = _Pairing(source, target, batch_size)
+        for batch in pairs:
+            to_copy = []
+            for state, existing in batch:
+                action = _action(state, existing, overwrite=overwrite)
+                if action == "copy":
+                    to_copy.append(state)
+                elif action == "unchanged":
+                    report.unchanged += 1
+                else:
+                    report.newer_in_target += 1
+            if to_copy and not dry_run:
+                _write(target, to_copy, report)
+            else:
+                report.copied += len(to_copy)
+            if progress:
+                progress(pairs.read, total)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def verify(
+    source: GenerationStateStorage, target: GenerationStateStorage, *,
+    batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress | None = None,
+) -> VerifyReport:
+    """Compare every source document with the target's, attribute by attribute."""
+    report = VerifyReport()
+    started = time.monotonic()
+    total = _expected_count(source) if progress else None
+    pairs = _Pairing(source, target, batch_size)
+    for batch in pairs:
+        for state, existing in batch:
+            report.checked += 1
+            difference = describe_difference(state, existing)
+            if difference:
+                report.differences.add(state.generation_id, difference)
+        if progress:
+            progress(pairs.read, total)
+    report.only_in_target = pairs.only_in_target
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def describe_difference(state: GenerationState, existing: GenerationState | None) -> str | None:
+    """None if the target holds exactly the source's document, else what differs."""
+    if existing is None:
+        return "missing in the target"
+    ours, theirs = state.to_item(), existing.to_item()
+    if ours == theirs:
+        return None
+    keys = sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+    return f"differs in {', '.join(keys)}"
+
+
+@contextmanager
+def corrupt_documents_logged(problems: Problems) -> Iterator[None]:
+    """Collect the corrupt documents a backend skips while listing.
+
+    Listing leaves corrupt documents out (so a dashboard keeps working) and logs each one with
+    its ``StorageCorruptDocumentError``; that log record is the only place they are named.
+    """
+    handler = _CorruptDocumentHandler(problems)
+    logger = logging.getLogger("storage_backends")
+    level = logger.level
+    logger.addHandler(handler)
+    # The warnings must reach the handler even if the application logs only errors.
+    if not logger.isEnabledFor(logging.WARNING):
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class _CorruptDocumentHandler(logging.Handler):
+    def __init__(self, problems: Problems) -> None:
+        super().__init__(logging.WARNING)
+        self.problems = problems
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            if isinstance(arg, StorageCorruptDocumentError):
+                self.problems.add(arg.generation_id or "?", f"corrupt in the source: {arg}")
+
+
+class _Pairing:
+    """Source batches, each document paired with the target's document of the same id (or None)."""
+
+    def __init__(self, source: GenerationStateStorage, target: GenerationStateStorage, batch_size: int) -> None:
+        if batch_size < 1:
+            raise StorageValidationError("batch_size must be at least 1")
+        self._source = source.iter_generations(batch_size)
+        self._target = target.iter_generations(batch_size)
+        self._batch_size = batch_size
+        self._ahead: GenerationState | None = None
+        self.read = 0
+        self.only_in_target = 0
+
+    def __iter__(self) -> Iterator[list[tuple[GenerationState, GenerationState | None]]]:
+        while batch := list(itertools.islice(self._source, self._batch_size)):
+            self.read += len(batch)
+            window = {state.generation_id: state for state in self._target_up_to(max(map(sort_key, batch)))}
+            yield [(state, window.pop(state.generation_id, None)) for state in batch]
+            # Whatever no source document claimed sorts before the next batch: it is the target's own.
+            self.only_in_target += len(window)
+        self.only_in_target += sum(1 for _ in self._target_up_to(None))
+
+    def _target_up_to(self, last: tuple[str, str] | None) -> Iterable[GenerationState]:
+        """Target documents up to ``last`` (None: all the rest), in order."""
+        if self._ahead is None:
+            self._ahead = next(self._target, None)
+        while self._ahead is not None and (last is None or sort_key(self._ahead) <= last):
+            yield self._ahead
+            self._ahead = next(self._target, None)
+
+
+def _expected_count(source: GenerationStateStorage) -> int | None:
+    """How many documents the source holds, for progress; None if it cannot say."""
+    try:
+        return source.get_metrics().active_generations
+    except StorageError:
+        return None  # only the progress display loses its total; reading reports real failures
+
+
+def _action(state: GenerationState, existing: GenerationState | None, *, overwrite: bool) -> str:
+    if existing is None:
+        return "copy"
+    ours, theirs = created_sort_value(state.updated_at), created_sort_value(existing.updated_at)
+    if (ours, state.updated_at) == (theirs, existing.updated_at):
+        return "unchanged"
+    if theirs > ours and not overwrite:
+        return "newer"
+    return "copy"
+
+
+def _write(target: GenerationStateStorage, states: list[GenerationState], report: MigrationReport) -> None:
+    """Write a batch at once; if it is refused, write one by one to name the documents at fault."""
+    try:
+        report.copied += target.save_many(states, preserve_timestamps=True)
+        return
+    except StorageError:
+        pass
+    failures: list[StorageError] = []
+    for state in states:
+        try:
+            report.copied += target.save_many([state], preserve_timestamps=True)
+        except StorageError as exc:
+            failures.append(exc)
+            report.failed.add(state.generation_id, f"not written to the target: {exc}")
+    if len(failures) == len(states) and not all(isinstance(exc, StorageValidationError) for exc in failures):
+        raise TargetUnavailableError(f"the target refused a whole batch: {failures[-1]}") from failures[-1]
