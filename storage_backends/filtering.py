@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 
 from .models import GenerationState, ListQuery, Page, format_timestamp, utcnow
 from .paging import PagePosition, build_page, position_of, sort_key
@@ -20,6 +21,8 @@ def matches(state: GenerationState, query: ListQuery, at=None) -> bool:
         needle = query.search.casefold()
         if needle not in state.generation_id.casefold() and needle not in (state.prompt or "").casefold():
             return False
+    if query.created_after is None and query.created_before is None:
+        return True
     created = sort_key(state)[0]
     if query.created_after is not None and created < format_timestamp(query.created_after):
         return False
@@ -31,12 +34,14 @@ def select_page(states: Iterable[GenerationState], query: ListQuery) -> Page:
     position = position_of(query)
     at = utcnow()
     ascending = position.ascending(query)
-    rows = [
-        state for state in states
-        if matches(state, query, at) and _beyond(sort_key(state), position, ascending)
-    ]
-    rows.sort(key=sort_key, reverse=not ascending)
-    return build_page(rows[: query.limit + 1], query, position)
+    # Each state's key is computed once: parsing times is most of the cost on large stores.
+    keyed = []
+    for state in states:
+        key = sort_key(state)
+        if _beyond(key, position, ascending) and matches(state, query, at):
+            keyed.append((key, state))
+    keyed.sort(key=itemgetter(0), reverse=not ascending)
+    return build_page([state for _, state in keyed[: query.limit + 1]], query, position)
 
 
 def _beyond(key, position: PagePosition, ascending: bool) -> bool:
