@@ -46,6 +46,10 @@ class StageCard:
     def failed(self) -> bool:
         return self.data.failed
 
+    @property
+    def clips_seconds(self) -> float:
+        return sum(clip.duration for clip in self.clips if clip.duration is not None)
+
 
 def build_cards(state: GenerationState) -> list[StageCard]:
     """One card per stage present, in pipeline order."""

@@ -1,0 +1,112 @@
+"""The generation detail page, its stage timeline partial and the raw JSON download."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
+
+from storage_backends import (
+    GenerationState,
+    StorageCorruptDocumentError,
+    StorageNotFoundError,
+    StorageValidationError,
+)
+from storage_backends.models import utcnow
+
+from ..access import staff_required
+from ..models import DELETE_PERMISSION
+from ..selectors import stalled_after
+from ..stage_cards import as_json, build_cards, other_attributes
+from ..storage import get_storage
+from ..timeline import build_timeline
+
+#: Characters kept in a download's file name; anything else becomes "_".
+UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_FILENAME_STEM = 120
+
+
+@require_GET
+@staff_required
+def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
+    context: dict[str, Any] = {
+        "generation_id": generation_id,
+        "download_name": download_filename(generation_id),
+        "can_delete": request.user.has_perm(DELETE_PERMISSION),
+    }
+    try:
+        state = get_generation(generation_id)
+    except StorageCorruptDocumentError as exc:
+        # Still useful: the raw document, what is wrong with it, download and delete.
+        context.update(corrupt=str(exc), raw_json=as_json(exc.raw))
+        return render(request, "generations/detail.html", context)
+    context.update(
+        timeline_context(state),
+        cards=build_cards(state),
+        other_attributes=other_attributes(state),
+        raw_json=as_json(state.to_item()),
+    )
+    return render(request, "generations/detail.html", context)
+
+
+@require_GET
+@staff_required
+def generation_timeline(request: HttpRequest, generation_id: str) -> HttpResponse:
+    """The timeline alone: the inside of its panel for htmx (HTTP 286 once final), else a page."""
+    try:
+        state = get_generation(generation_id)
+    except Http404:
+        if request.htmx:
+            return HttpResponseClientRefresh()  # deleted while the page polled: reload, to say so
+        raise
+    except StorageCorruptDocumentError:
+        if request.htmx:
+            return HttpResponseClientRefresh()
+        return redirect("generations:detail", generation_id=generation_id)  # which shows the raw JSON
+    context = {"generation_id": generation_id, **timeline_context(state)}
+    if not request.htmx:
+        return render(request, "generations/timeline.html", context)
+    html = render_to_string("generations/_timeline.html", {**context, "oob": True}, request=request)
+    return HttpResponseStopPolling(html) if context["timeline"].final else HttpResponse(html)
+
+
+@require_GET
+@staff_required
+def generation_download(request: HttpRequest, generation_id: str) -> HttpResponse:
+    """The stored document as ``<id>.json`` (the raw one, even when it does not validate)."""
+    try:
+        item = get_generation(generation_id).to_item()
+    except StorageCorruptDocumentError as exc:
+        item = exc.raw
+    response = HttpResponse(as_json(item) + "\n", content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, download_filename(generation_id))
+    return response
+
+
+def get_generation(generation_id: str) -> GenerationState:
+    """The generation, or a 404 for an unknown or impossible id."""
+    try:
+        return get_storage().get(generation_id)
+    except (StorageNotFoundError, StorageValidationError) as exc:
+        raise Http404(f"No generation with id {generation_id!r}.") from exc
+
+
+def timeline_context(state: GenerationState) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "state": state,
+        "status": state.status_at(now, stalled_after()),
+        "timeline": build_timeline(state, now=now),
+    }
+
+
+def download_filename(generation_id: str) -> str:
+    """``<id>.json`` made safe for any file system and header: no path, no quotes, ASCII only."""
+    stem = UNSAFE_FILENAME_CHARS.sub("_", generation_id).strip("._")[:MAX_FILENAME_STEM]
+    return f"{stem or 'generation'}.json"
