@@ -8,17 +8,27 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.utils.http import urlencode
+from django_htmx.http import HttpResponseClientRedirect
 
 View = Callable[..., HttpResponse]
 
 
 def staff_required(view: View) -> View:
-    """Anonymous users go to the login page; signed-in users who are not active staff get 403."""
+    """Anonymous users go to the login page; signed-in users who are not active staff get 403.
+
+    An htmx request (a session that expired while a page polls, say) is answered with
+    ``HX-Redirect`` so the whole page goes to the login form, not just the swapped region.
+    """
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
+            if request.htmx:
+                next_url = request.htmx.current_url_abs_path or request.get_full_path()
+                return HttpResponseClientRedirect(f"{resolve_url('login')}?{urlencode({'next': next_url})}")
             return redirect_to_login(request.get_full_path())
         if not (user.is_active and user.is_staff):
             raise PermissionDenied("Gennie Admin is for staff only.")

@@ -27,6 +27,16 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}")
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
@@ -43,10 +53,12 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
     "gennie_admin.apps.GennieAdminConfig",
 ]
 
@@ -59,7 +71,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "gennie_admin.middleware.StorageUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "gennie_admin.urls"
@@ -121,17 +135,42 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
+# Probes may call /healthz over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only, so no inline
+# <script>, no on* handlers and no style="" attributes anywhere (widths are classes or SVG
+# attributes). Media may come from the pipeline's http(s) CDNs: the detail page plays them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "media-src": ["'self'", "https:", "http:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # The generation storage: a URL (GENNIE_STORAGE_URL), or GENNIE_STORAGE_TYPE plus the seed's
 # variables; see storage_backends.factory.config_from_env. Relative SQLite/file paths are
 # anchored in BASE_DIR so the web process and cron see the same data.
 GENNIE_STORAGE: dict | str = os.environ.get("GENNIE_STORAGE_URL", "") or {}
-GENNIE_STALLED_AFTER_MINUTES = int(os.environ.get("GENNIE_STALLED_AFTER_MINUTES", "30"))
+GENNIE_STALLED_AFTER_MINUTES = env_int("GENNIE_STALLED_AFTER_MINUTES", 30)
+# How long the counts by status on the list page are reused before they are computed again
+# (counting is a full pass on backends that cannot count by index).
+GENNIE_COUNTS_CACHE_SECONDS = env_int("GENNIE_COUNTS_CACHE_SECONDS", 15)
+# The list page's live refresh period, when it is switched on.
+GENNIE_LIVE_REFRESH_SECONDS = env_int("GENNIE_LIVE_REFRESH_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

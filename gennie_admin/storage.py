@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
-from storage_backends import GenerationStateStorage, StorageFactory
+from storage_backends import GenerationStateStorage, StorageFactory, StorageInitializationError
 from storage_backends.factory import config_from_env, parse_storage_url
+
+#: Options that name a local path, resolved against the project directory when relative.
+PATH_OPTIONS = ("path", "directory")
 
 _lock = threading.Lock()
 _storage: GenerationStateStorage | None = None
@@ -19,17 +23,28 @@ _storage: GenerationStateStorage | None = None
 def storage_config(setting: Any = None) -> dict[str, Any]:
     """The storage config from the setting (a mapping or URL); empty means the environment.
 
-    Relative SQLite and file paths are resolved against the project directory.
+    Relative SQLite and file paths are resolved against the project directory, so the web
+    process and cron jobs started elsewhere see the same data. A setting of the wrong shape
+    is a ``StorageInitializationError``.
     """
     setting = settings.GENNIE_STORAGE if setting is None else setting
-    if isinstance(setting, str):
+    if isinstance(setting, str) and setting:
         config = parse_storage_url(setting)
-    elif setting:
-        config = {"type": setting.get("type"), "options": dict(setting.get("options") or {})}
-    else:
+    elif isinstance(setting, Mapping) and setting:
+        options = setting.get("options") or {}
+        if "type" not in setting or not isinstance(options, Mapping):
+            raise StorageInitializationError(
+                'GENNIE_STORAGE must look like {"type": "sqlite", "options": {...}}; "options" is a mapping'
+            )
+        config = {**setting, "options": dict(options)}
+    elif not setting:
         config = config_from_env(os.environ)
-    options = config.setdefault("options", {})
-    for key in ("path", "directory"):
+    else:
+        raise StorageInitializationError(
+            f"GENNIE_STORAGE must be a mapping or a storage URL, not {type(setting).__name__}"
+        )
+    options = config["options"]
+    for key in PATH_OPTIONS:
         if isinstance(options.get(key), str) and not Path(options[key]).is_absolute():
             options[key] = str(Path(settings.BASE_DIR) / options[key])
     return config
@@ -43,6 +58,16 @@ def get_storage() -> GenerationStateStorage:
             if _storage is None:
                 _storage = StorageFactory.create_storage(storage_config())
     return _storage
+
+
+def backend_name() -> str:
+    """The configured backend's short name, without creating it (it may be what is failing)."""
+    if _storage is not None:
+        return _storage.backend_name
+    try:
+        return str(storage_config()["type"]).rpartition(".")[2]
+    except StorageInitializationError:
+        return "unknown"
 
 
 def reset_storage() -> None:

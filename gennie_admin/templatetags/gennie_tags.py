@@ -7,6 +7,7 @@ Everything returned here is either plain text (autoescaped by the template) or b
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django import template
@@ -104,6 +105,12 @@ def duration(value: object) -> str:
     else:
         text = f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
     return sign + text
+
+
+@register.simple_tag
+def list_url(params: Any, **changes: Any) -> str:
+    """The list page's URL keeping ``params`` (a ``ListParams``) with ``changes``; the cursor goes unless given."""
+    return params.url(**changes)
 
 
 @register.filter

@@ -1,0 +1,164 @@
+"""The list page's query parameters: their names, the form that checks them, and links.
+
+``ListParams`` is the list's state once checked. It turns into a storage ``ListQuery`` and
+builds every link of the page (``params.url(status="failed")``), so links keep the current
+filters the way Django admin's ChangeList does, and always drop the cursor unless told.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.urls import reverse
+
+from storage_backends import GenerationStatus, ListQuery, Stage
+
+from .labels import STAGE_LABELS, STATUS_LABELS
+
+PARAM_SEARCH = "q"
+PARAM_STATUS = "status"
+PARAM_STAGE = "stage"
+PARAM_LANGUAGE = "language"
+PARAM_CREATED = "created"
+PARAM_CREATED_FROM = "created_from"
+PARAM_CREATED_TO = "created_to"
+PARAM_SORT = "sort"
+PARAM_PER_PAGE = "per_page"
+PARAM_CURSOR = "cursor"
+PARAM_LIVE = "live"
+
+SORT_NEWEST, SORT_OLDEST = "newest", "oldest"
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+DEFAULT_PER_PAGE = 50
+#: Presets of the created filter: a window ending now.
+CREATED_PRESETS: dict[str, tuple[str, timedelta]] = {
+    "1h": ("Last hour", timedelta(hours=1)),
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+}
+#: A BCP 47-like tag, as the pipeline stores languages ("en", "pt-BR", "zh_Hant").
+LANGUAGE_CODE = RegexValidator(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$", "Enter a language code such as en or pt-BR.")
+
+
+@dataclasses.dataclass(frozen=True)
+class ListParams:
+    """The list page's state, checked; defaults mean 'no filter'."""
+
+    q: str = ""
+    status: GenerationStatus | None = None
+    stage: Stage | None = None
+    language: str = ""
+    created: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    sort: str = SORT_NEWEST
+    per_page: int = DEFAULT_PER_PAGE
+    cursor: str = ""
+    live: bool = False
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything narrows the list (sort, page size and live refresh do not)."""
+        return any((self.q, self.status, self.stage, self.language, self.created, self.created_from, self.created_to))
+
+    def to_query(self, *, now: datetime, stalled_after: timedelta) -> ListQuery:
+        after = [datetime.combine(self.created_from, time.min, timezone.utc)] if self.created_from else []
+        if self.created:
+            after.append(now - CREATED_PRESETS[self.created][1])
+        before = self.created_to and datetime.combine(self.created_to + timedelta(days=1), time.min, timezone.utc)
+        return ListQuery(
+            status=self.status, stage=self.stage, language=self.language or None, search=self.q or None,
+            created_after=max(after, default=None), created_before=before or None,
+            newest_first=self.sort == SORT_NEWEST, limit=self.per_page, cursor=self.cursor or None,
+            stalled_after=stalled_after,
+        )
+
+    def as_params(self) -> dict[str, str]:
+        """The non-default values as query parameters, in a stable order."""
+        values = {
+            PARAM_SEARCH: self.q, PARAM_STATUS: self.status or "", PARAM_STAGE: self.stage or "",
+            PARAM_LANGUAGE: self.language, PARAM_CREATED: self.created,
+            PARAM_CREATED_FROM: self.created_from.isoformat() if self.created_from else "",
+            PARAM_CREATED_TO: self.created_to.isoformat() if self.created_to else "",
+            PARAM_SORT: "" if self.sort == SORT_NEWEST else self.sort,
+            PARAM_PER_PAGE: "" if self.per_page == DEFAULT_PER_PAGE else str(self.per_page),
+            PARAM_CURSOR: self.cursor, PARAM_LIVE: "1" if self.live else "",
+        }
+        return {name: str(value) for name, value in values.items() if value}
+
+    def url(self, **changes: Any) -> str:
+        """The list URL in this state with ``changes`` applied; the cursor goes unless given."""
+        changed = dataclasses.replace(self, **{"cursor": "", **changes})
+        query = urlencode(changed.as_params())
+        return reverse("generations:list") + (f"?{query}" if query else "")
+
+
+class GenerationFilterForm(forms.Form):
+    """Checks the list page's query parameters; the form's fields are its controls."""
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=200,
+        widget=forms.TextInput(attrs={
+            "type": "search", "placeholder": "Id or words of the prompt", "autocomplete": "off",
+            "spellcheck": "false",
+        }),
+    )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *STATUS_LABELS.items()]
+    )
+    stage = forms.ChoiceField(label="Current stage", required=False, choices=[("", "Any stage"), *STAGE_LABELS.items()])
+    language = forms.CharField(
+        label="Language", required=False, max_length=35,
+        validators=[LANGUAGE_CODE],
+        widget=forms.TextInput(attrs={"placeholder": "e.g. en", "autocomplete": "off", "size": "6"}),
+    )
+    created = forms.ChoiceField(
+        label="Created", required=False,
+        choices=[("", "Any time"), *((key, label) for key, (label, _) in CREATED_PRESETS.items())],
+    )
+    created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(
+        label="Order", required=False, choices=[(SORT_NEWEST, "Newest first"), (SORT_OLDEST, "Oldest first")]
+    )
+    per_page = forms.TypedChoiceField(
+        label="Per page", required=False, coerce=int, empty_value=DEFAULT_PER_PAGE,
+        choices=[(n, str(n)) for n in PER_PAGE_CHOICES],
+    )
+    cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    live = forms.BooleanField(label="Live refresh", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error(PARAM_CREATED_TO, "The end date is before the start date.")
+        return cleaned
+
+    def params(self) -> ListParams:
+        """The checked state; call after ``is_valid()`` returned True."""
+        data = self.cleaned_data
+        return ListParams(
+            q=data["q"], status=GenerationStatus(data["status"]) if data["status"] else None,
+            stage=Stage(data["stage"]) if data["stage"] else None, language=data["language"],
+            created=data["created"], created_from=data["created_from"], created_to=data["created_to"],
+            sort=data["sort"] or SORT_NEWEST, per_page=data["per_page"], cursor=data["cursor"], live=data["live"],
+        )
+
+    def problems(self) -> list[str]:
+        """One readable line per bad parameter, naming it."""
+        return [f"{name}: {message}" for name, errors in self.errors.items() for message in errors]
+
+
+def parse_list_params(data: Mapping[str, Any]) -> tuple[ListParams, list[str]]:
+    """The list state from query parameters; with any bad one, the default state and what was wrong."""
+    form = GenerationFilterForm(data)
+    if form.is_valid():
+        return form.params(), []
+    return ListParams(), form.problems()

@@ -1,0 +1,206 @@
+"""Reads behind the list page: one page of rows, and the counts by status.
+
+Counting is a full pass on backends that cannot count by index, so the counts are kept
+for ``GENNIE_COUNTS_CACHE_SECONDS`` per process and shown with the time they were taken.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+
+from storage_backends import (
+    STAGES,
+    GenerationState,
+    GenerationStateStorage,
+    GenerationStatus,
+    Stage,
+    StorageError,
+    StorageMetrics,
+    StorageValidationError,
+)
+from storage_backends.models import utcnow
+
+from .forms import ListParams
+
+STATUS_ORDER = (
+    GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED, GenerationStatus.FAILED, GenerationStatus.COMPLETED
+)
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    """What one row of the list shows, computed once against one clock."""
+
+    generation_id: str
+    prompt: str
+    language: str
+    aspect_ratio: str
+    status: GenerationStatus
+    stage: Stage | None
+    #: One of "done", "failed" or "todo" per pipeline stage, for the progress bar.
+    segments: tuple[str, ...]
+    created_at: str | None
+    updated_at: str | None
+
+    @property
+    def stage_number(self) -> int:
+        return self.stage.index + 1 if self.stage else 0
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED)
+
+    @classmethod
+    def of(cls, state: GenerationState, *, now: datetime, stalled_after: timedelta) -> GenerationRow:
+        options = state.initial_params.options if state.initial_params else None
+        aspect = (options or {}).get("aspectRatio") or (options or {}).get("aspect_ratio") or ""
+        failed = state.failed_stage
+        reached = state.current_stage.index if state.current_stage else -1
+        segments = tuple(
+            "failed" if stage is failed else "done" if stage.index <= reached else "todo" for stage in STAGES
+        )
+        return cls(
+            generation_id=state.generation_id, prompt=state.prompt or "", language=state.language or "",
+            aspect_ratio=str(aspect), status=state.status_at(now, stalled_after), stage=state.current_stage,
+            segments=segments, created_at=state.created_at, updated_at=state.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    counts: dict[GenerationStatus, int]
+    as_of: datetime
+    max_age_seconds: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def entries(self) -> list[tuple[GenerationStatus, int]]:
+        """(status, count) in the order staff scan them: what needs attention first."""
+        return [(status, self.counts.get(status, 0)) for status in STATUS_ORDER]
+
+
+@dataclass(frozen=True)
+class GenerationListing:
+    """Everything the list page renders: the state it shows, its rows, links' cursors, counts."""
+
+    backend: str
+    params: ListParams
+    rows: list[GenerationRow]
+    next_cursor: str | None
+    prev_cursor: str | None
+    counts: StatusCounts
+    #: Readable lines about the parameters that were ignored.
+    problems: tuple[str, ...]
+
+    @property
+    def any_in_progress(self) -> bool:
+        return any(row.in_progress for row in self.rows)
+
+
+def stalled_after() -> timedelta:
+    return timedelta(minutes=settings.GENNIE_STALLED_AFTER_MINUTES)
+
+
+def generation_listing(
+    *, storage: GenerationStateStorage, params: ListParams, problems: Sequence[str] = ()
+) -> GenerationListing:
+    """One page for ``params``; a cursor the storage refuses falls back to the unfiltered first page."""
+    now, threshold = utcnow(), stalled_after()
+    try:
+        page = storage.list_generations(params.to_query(now=now, stalled_after=threshold))
+    except StorageValidationError as exc:
+        problems = [*problems, f"cursor: {exc}"]
+        params = ListParams()
+        page = storage.list_generations(params.to_query(now=now, stalled_after=threshold))
+    return GenerationListing(
+        backend=storage.backend_name,
+        params=params,
+        rows=[GenerationRow.of(state, now=now, stalled_after=threshold) for state in page.items],
+        next_cursor=page.next_cursor,
+        prev_cursor=page.prev_cursor,
+        counts=status_counts(storage=storage),
+        problems=tuple(problems),
+    )
+
+
+@dataclass
+class _CountsCache:
+    storage: GenerationStateStorage | None = None
+    expires: float = 0.0
+    counts: StatusCounts | None = None
+
+
+_counts_lock = threading.Lock()
+_counts_cache = _CountsCache()
+
+
+def status_counts(*, storage: GenerationStateStorage) -> StatusCounts:
+    """Counts by status, reused for ``GENNIE_COUNTS_CACHE_SECONDS`` for the same storage."""
+    max_age = settings.GENNIE_COUNTS_CACHE_SECONDS
+    with _counts_lock:  # one count at a time; the others wait and reuse it
+        cache = _counts_cache
+        if cache.counts and cache.storage is storage and time.monotonic() < cache.expires:
+            return cache.counts
+        cache.counts = StatusCounts(storage.count_by_status(stalled_after()), as_of=utcnow(), max_age_seconds=max_age)
+        cache.storage, cache.expires = storage, time.monotonic() + max_age
+        return cache.counts
+
+
+#: Setting names that may hold a credential: never shown, whatever a backend's describe() says.
+SECRET_WORDS = ("secret", "password", "token", "credential", "access_key", "private")
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    backend: str
+    settings: dict[str, str]
+    healthy: bool
+    latency_ms: float
+    metrics: StorageMetrics | None
+    metrics_error: str = ""
+
+
+def storage_health(*, storage: GenerationStateStorage) -> HealthReport:
+    """Health, health-check latency, non-secret settings and metrics (if the backend answers)."""
+    started = time.perf_counter()
+    healthy = storage.is_healthy()
+    latency_ms = (time.perf_counter() - started) * 1000
+    try:
+        metrics, metrics_error = storage.get_metrics(), ""
+    except StorageError as exc:
+        metrics, metrics_error = None, f"{type(exc).__name__}: {exc}"
+    return HealthReport(
+        backend=storage.backend_name, settings=public_settings(storage.describe()), healthy=healthy,
+        latency_ms=latency_ms, metrics=metrics, metrics_error=metrics_error,
+    )
+
+
+def public_settings(described: Mapping[str, Any]) -> dict[str, str]:
+    """A backend's settings as text, without anything that could be a credential."""
+    return {
+        str(name): without_userinfo(str(value))
+        for name, value in described.items()
+        if not any(word in str(name).lower().replace("-", "_") for word in SECRET_WORDS)
+    }
+
+
+def without_userinfo(value: str) -> str:
+    """``https://user:pw@host/x`` -> ``https://host/x``; other text unchanged."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if "@" not in parts.netloc:
+        return value
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -1,0 +1,1 @@
+"""Views: each parses the request, calls one selector, and renders (HackSoft style)."""

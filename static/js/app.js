@@ -1,0 +1,51 @@
+// Gennie Admin: the little behaviour htmx does not give. Loaded as a file: the CSP forbids
+// inline scripts. Everything here is progressive enhancement; pages work without it.
+(function () {
+  "use strict";
+
+  var REASONS = {
+    403: "you no longer have access (sign in again)",
+    404: "it no longer exists",
+    503: "the storage backend is unavailable"
+  };
+
+  function requestStatus() {
+    return document.getElementById("request-status");
+  }
+
+  // htmx does not swap error responses: say so, instead of leaving a stale page silently.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var box = requestStatus();
+    if (!box) { return; }
+    box.textContent = "Could not refresh: " + (REASONS[status] || "the server answered " + status) +
+      ". The page shows the last data received.";
+    box.hidden = false;
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    var box = requestStatus();
+    if (!box) { return; }
+    box.textContent = "Could not reach the dashboard. Check the connection; the page shows the last data received.";
+    box.hidden = false;
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var box = requestStatus();
+    if (box && event.detail.successful) { box.hidden = true; }
+  });
+
+  // Copy buttons: <button data-copy="text"> or data-copy-target="#element-id".
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy], [data-copy-target]");
+    if (!button || !navigator.clipboard) { return; }
+    var target = button.getAttribute("data-copy-target");
+    var text = target ? (document.querySelector(target) || {}).textContent : button.getAttribute("data-copy");
+    if (text === undefined || text === null) { return; }
+    navigator.clipboard.writeText(text).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+})();
