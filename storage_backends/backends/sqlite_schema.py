@@ -20,22 +20,24 @@ FTS_TABLE = "generations_fts"
 
 #: Columns written on every save, in the order ``row_values`` gives them.
 COLUMNS = (
-    "generation_id", "document", "created_key", "updated_key", "phase", "stage", "language",
-    "search_id", "search_prompt",
+    "generation_id", "created_key", "updated_key", "phase", "stage", "language", "search_id", "search_prompt",
+    "document",
 )
 
 _V1 = f"""
 CREATE TABLE {TABLE} (
     id INTEGER PRIMARY KEY,             -- rowid alias: what the full-text index refers to
     generation_id TEXT NOT NULL UNIQUE,
-    document TEXT NOT NULL,             -- the stored JSON document, exactly as written
     created_key TEXT NOT NULL,          -- normalized createdAt ('' if unreadable): order, cleanup
     updated_key TEXT NOT NULL,          -- normalized updatedAt, else createdAt: 'stalled'
     phase TEXT NOT NULL,                -- in_progress / completed / failed (stalled needs the clock)
     stage TEXT,                         -- current stage, NULL before the first one
     language TEXT NOT NULL,             -- lower-cased, '' if none
     search_id TEXT NOT NULL,            -- casefolded id and prompt: what search matches
-    search_prompt TEXT NOT NULL
+    search_prompt TEXT NOT NULL,
+    -- Last: a long document spills into overflow pages, and columns after it would be read
+    -- only by walking those pages.
+    document TEXT NOT NULL              -- the stored JSON document, exactly as written
 );
 -- Every list reads one of these in (created_key, generation_id) order, so a page costs its
 -- own rows whatever the table size; updated_key rides along to test 'stalled' in the index.
@@ -101,9 +103,8 @@ def row_values(item: dict[str, Any], state: GenerationState, document: str) -> t
     updated = created_sort_value(item.get("updatedAt")) or created
     stage = state.current_stage
     return (
-        state.generation_id, document, created, updated, state.phase.value,
-        stage.value if stage else None, index_text((state.language or "").lower()),
-        fold(state.generation_id), fold(state.prompt or ""),
+        state.generation_id, created, updated, state.phase.value, stage.value if stage else None,
+        index_text((state.language or "").lower()), fold(state.generation_id), fold(state.prompt or ""), document,
     )
 
 
