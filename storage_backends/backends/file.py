@@ -70,8 +70,10 @@ class FileStorage(GenerationStateStorage):
             self._directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageInitializationError(f"cannot create storage directory {str(directory)!r}: {exc}") from exc
-        if not self._is_healthy():
-            raise StorageInitializationError(f"storage directory {str(directory)!r} is not a writable directory")
+        try:
+            self._touch_lock_file()
+        except OSError as exc:
+            raise StorageInitializationError(f"storage directory {str(directory)!r} is not writable: {exc}") from exc
         self._index: dict[str, IndexEntry] = {}
         self._index_lock = threading.Lock()
 
@@ -143,7 +145,11 @@ class FileStorage(GenerationStateStorage):
         return {status: counts.get(status, 0) for status in GenerationStatus}
 
     def _is_healthy(self) -> bool:
-        return self._directory.is_dir() and os.access(self._directory, os.W_OK | os.X_OK)
+        try:
+            self._touch_lock_file()
+        except OSError:
+            return False
+        return True
 
     def _metrics_details(self) -> dict[str, Any]:
         entries = self._scan()
@@ -265,7 +271,7 @@ class FileStorage(GenerationStateStorage):
     def _locked(self, name: str) -> Iterator[None]:
         """Hold the lock stripe of ``name``. Each call opens its own descriptor, so ``flock``
         excludes other threads of this process as well as other processes."""
-        path = self._directory / f".lock-{zlib.crc32(name.encode()) % LOCK_STRIPES:02d}"
+        path = self._lock_path(zlib.crc32(name.encode()) % LOCK_STRIPES)
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
@@ -278,6 +284,14 @@ class FileStorage(GenerationStateStorage):
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _lock_path(self, stripe: int) -> Path:
+        return self._directory / f".lock-{stripe:02d}"
+
+    def _touch_lock_file(self) -> None:
+        """Open (creating it if needed) a lock file: proof that the directory is there and writable,
+        even for root, whom permission bits do not stop."""
+        os.close(os.open(self._lock_path(0), os.O_RDWR | os.O_CREAT, 0o666))
 
     def _stat_key(self, name: str) -> StatKey | None:
         try:
