@@ -133,6 +133,20 @@ def verify(
     return report
 
 
+def make_listable(storage: GenerationStateStorage) -> int:
+    """Backfill DynamoDB's index attributes on items other producers wrote; returns how many.
+
+    DynamoDB lists through an index those items are missing from: unindexed, a source document
+    would not be copied and a target document would not be seen (and so not protected).
+    Other backends list everything already.
+    """
+    if storage.backend_name != "dynamodb":
+        return 0
+    from storage_backends.backends.dynamodb import DynamoDBStorage, backfill_index_attributes
+
+    return backfill_index_attributes(storage) if isinstance(storage, DynamoDBStorage) else 0
+
+
 def describe_difference(state: GenerationState, existing: GenerationState | None) -> str | None:
     """None if the target holds exactly the source's document, else what differs."""
     if existing is None:

@@ -1,29 +1,30 @@
-"""Fixtures of the command tests: storage URLs in a temp directory, and running a command."""
+"""Helpers of the command tests: storage URLs in a temp directory, and running a command."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from storage_backends import GenerationStateStorage, StorageFactory
 
-Run = Callable[..., tuple[str, str]]
 
-
-@pytest.fixture
-def run() -> Run:
+def run(name: str, *args: str, **options: object) -> tuple[str, str]:
     """Run a management command; returns what it wrote to stdout and stderr."""
+    out, err = StringIO(), StringIO()
+    call_command(name, *args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
 
-    def run_command(name: str, *args: str, **options: object) -> tuple[str, str]:
-        out, err = StringIO(), StringIO()
+
+def run_failing(name: str, *args: str, **options: object) -> tuple[str, str, str]:
+    """Run a command that must fail; returns the CommandError's message, stdout and stderr."""
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as failure:
         call_command(name, *args, stdout=out, stderr=err, **options)
-        return out.getvalue(), err.getvalue()
-
-    return run_command
+    return str(failure.value), out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

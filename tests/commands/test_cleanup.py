@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from tests.factories import ago, make_item
 
-from .conftest import open_url
+from .conftest import open_url, run
 
 MANAGE = str(Path(__file__).resolve().parents[2] / "manage.py")
 
@@ -28,7 +28,7 @@ def ids(url: str) -> set[str]:
         return {state.generation_id for state in storage.iter_generations()}
 
 
-def test_deletes_what_is_older_than_the_age_and_says_so_in_one_line(run, sqlite_url):
+def test_deletes_what_is_older_than_the_age_and_says_so_in_one_line(sqlite_url):
     fill(sqlite_url, old=3, recent=2, days_old=8)
     out, _ = run("cleanup", "--older-than", "7d", "--storage", sqlite_url)
     assert ids(sqlite_url) == {"new-00000", "new-00001"}
@@ -37,7 +37,7 @@ def test_deletes_what_is_older_than_the_age_and_says_so_in_one_line(run, sqlite_
     assert f"from sqlite ({sqlite_url.removeprefix('sqlite:///')}) in " in out
 
 
-def test_default_age_is_24_hours(run, sqlite_url):
+def test_default_age_is_24_hours(sqlite_url):
     fill(sqlite_url, old=2, recent=1, days_old=1.1)
     out, _ = run("cleanup", "--storage", sqlite_url)
     assert "Deleted 2 generations older than 24h" in out
@@ -45,7 +45,7 @@ def test_default_age_is_24_hours(run, sqlite_url):
 
 
 @pytest.mark.parametrize("age", ["90m", "5400"])
-def test_minutes_and_plain_seconds(run, sqlite_url, age):
+def test_minutes_and_plain_seconds(sqlite_url, age):
     fill(sqlite_url, old=1, recent=1, days_old=0.1)  # 144 minutes old
     out, _ = run("cleanup", "--older-than", age, "--storage", sqlite_url)
     assert out.startswith("Deleted 1 generation older than")
@@ -53,20 +53,20 @@ def test_minutes_and_plain_seconds(run, sqlite_url, age):
 
 
 @pytest.mark.parametrize("flag", ["-n", "--dry-run"])
-def test_dry_run_counts_and_deletes_nothing(run, sqlite_url, flag):
+def test_dry_run_counts_and_deletes_nothing(sqlite_url, flag):
     fill(sqlite_url, old=4, recent=1)
     out, _ = run("cleanup", flag, "--storage", sqlite_url)
     assert out.startswith("Would delete 4 generations older than 24h")
     assert len(ids(sqlite_url)) == 5
 
 
-def test_quiet_at_verbosity_zero(run, sqlite_url):
+def test_quiet_at_verbosity_zero(sqlite_url):
     fill(sqlite_url, old=1, recent=0)
     assert run("cleanup", "--storage", sqlite_url, verbosity=0) == ("", "")
     assert ids(sqlite_url) == set()
 
 
-def test_uses_the_configured_storage_by_default(run, settings, sqlite_url):
+def test_uses_the_configured_storage_by_default(settings, sqlite_url):
     settings.GENNIE_STORAGE = sqlite_url
     fill(sqlite_url, old=2, recent=0)
     out, _ = run("cleanup")
@@ -74,12 +74,12 @@ def test_uses_the_configured_storage_by_default(run, settings, sqlite_url):
 
 
 @pytest.mark.parametrize("age", ["tomorrow", "1.5h", "-3d", "7 days"])
-def test_a_bad_age_is_a_command_error_listing_the_accepted_forms(run, sqlite_url, age):
+def test_a_bad_age_is_a_command_error_listing_the_accepted_forms(sqlite_url, age):
     with pytest.raises(CommandError, match=r"invalid age .*seconds \(3600\).*90m, 24h, 7d"):
         run("cleanup", f"--older-than={age}", "--storage", sqlite_url)
 
 
-def test_a_storage_that_is_down_is_one_command_error(run, settings):
+def test_a_storage_that_is_down_is_one_command_error(settings):
     settings.GENNIE_STORAGE = {"type": "tests.dashboard.backends.FailingStorage"}
     with pytest.raises(CommandError, match=r"^cleanup of failing failed: connection refused$"):
         run("cleanup")
@@ -92,12 +92,12 @@ def test_a_storage_that_is_down_is_one_command_error(run, settings):
         ("sqlite:///x.sqlite3?colour=red", "unknown option 'colour' for storage backend SQLiteStorage"),
     ],
 )
-def test_a_bad_storage_url_is_a_command_error(run, option, message):
+def test_a_bad_storage_url_is_a_command_error(option, message):
     with pytest.raises(CommandError, match=message):
         run("cleanup", "--storage", option)
 
 
-def test_bad_configuration_is_a_command_error(run, settings):
+def test_bad_configuration_is_a_command_error(settings):
     settings.GENNIE_STORAGE = {"type": "nosuchbackend"}
     with pytest.raises(CommandError, match="cannot open the configured storage: unknown storage type 'nosuchbackend'"):
         run("cleanup")

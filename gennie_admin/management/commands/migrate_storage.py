@@ -6,7 +6,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from storage_backends import GenerationStateStorage
 
-from ...migration import DEFAULT_BATCH_SIZE, MigrationReport, Problems, VerifyReport, migrate, verify
+from ...migration import (
+    DEFAULT_BATCH_SIZE,
+    MigrationReport,
+    Problems,
+    VerifyReport,
+    make_listable,
+    migrate,
+    verify,
+)
 from ...progress import ProgressReporter
 from ..storages import failures_as_command_errors, open_storage, storage_label
 
@@ -18,7 +26,8 @@ class Command(BaseCommand):
     help = (
         "Copy every generation from --source to --target (default: the configured storage), keeping "
         "every attribute and time. Run it again to resume or to catch up: what the target already "
-        "holds is skipped, and a target document newer by updatedAt is kept unless --overwrite."
+        "holds is skipped, and a target document newer by updatedAt is kept unless --overwrite. "
+        "A DynamoDB source or target first gets its listing index backfilled (not in a dry run)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -57,6 +66,12 @@ class Command(BaseCommand):
         if labels[0] == labels[1] and source.describe():
             raise CommandError(f"source and target are the same storage: {labels[0]}")
         self._say(f"{'Dry run: ' if dry_run else ''}migrating {labels[0]} -> {labels[1]}")
+        if not dry_run:
+            for storage, label in zip((source, target), labels, strict=True):
+                with failures_as_command_errors(f"indexing {label} failed"):
+                    indexed = make_listable(storage)
+                if indexed:
+                    self._say(f"Indexed {indexed:,} items of {label} written without the listing index")
         progress = self._progress("copied")
         try:
             with failures_as_command_errors("migration stopped (run the same command again to resume)"):
