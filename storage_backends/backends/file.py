@@ -226,44 +226,48 @@ class FileStorage(GenerationStateStorage):
         return [row for _, row in self._scan().values() if row is not None]
 
     def _scan(self) -> dict[str, IndexEntry]:
-        """Every document's index entry, reading again only the files changed since the last scan."""
-        with self._index_lock:
-            fresh: dict[str, IndexEntry] = {}
-            try:
-                with os.scandir(self._directory) as entries:
-                    for entry in entries:
-                        if not is_document_name(entry.name):
-                            continue
-                        cached = self._index.get(entry.name)
-                        try:
-                            unchanged = cached is not None and cached[0] == _key_of(entry.stat())
-                        except FileNotFoundError:
-                            continue  # deleted since the directory was read
-                        indexed = cached if unchanged else self._index_file(entry.name)
-                        if indexed is not None:
-                            fresh[entry.name] = indexed
-            except OSError as exc:
-                raise _failure("list the directory", exc) from exc
-            self._index = fresh
-            return dict(fresh)
+        """Every document's index entry, reading again only the files changed since the last scan.
 
-    def _index_file(self, name: str) -> IndexEntry | None:
-        """Read one file for the index; a corrupt one is indexed as None, a vanished one not at all."""
+        Files are read without holding the index lock, so this process's writers never wait on a
+        long scan; an entry a writer stores meanwhile may be dropped, and is then read again.
+        """
+        with self._index_lock:
+            known = self._index
+        fresh: dict[str, IndexEntry] = {}
         try:
-            with open(self._directory / name, "rb") as file:
-                key = _key_of(os.fstat(file.fileno()))
+            with os.scandir(self._directory) as entries:
+                for entry in entries:
+                    if is_document_name(entry.name) and (indexed := self._index_entry(entry, known.get(entry.name))):
+                        fresh[entry.name] = indexed
+        except OSError as exc:
+            raise _failure("list the directory", exc) from exc
+        with self._index_lock:
+            self._index = fresh
+        return dict(fresh)  # a copy: writers go on adding to the index
+
+    def _index_entry(self, entry: os.DirEntry[str], cached: IndexEntry | None) -> IndexEntry | None:
+        """The cached entry while the file is unchanged, else one read afresh; None if the file
+        vanished. A corrupt or unreadable file is indexed without a summary (and logged once)."""
+        try:
+            listed = _key_of(entry.stat())
+        except FileNotFoundError:
+            return None  # deleted since the directory was read
+        if cached is not None and cached[0] == listed:
+            return cached
+        try:
+            with open(entry.path, "rb") as file:
+                key = _key_of(os.fstat(file.fileno()))  # the key of exactly what is read
                 data = file.read()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            logger.warning("skipping unreadable file %s in %s: %s", name, self._directory, exc)
-            return (0, 0, 0), None
+            logger.warning("skipping unreadable file %s: %s", entry.path, exc)
+            return listed, None
         try:
-            _, item = _parse(name, data, None)
+            return key, _summary(_parse(entry.name, data, None)[1])
         except StorageCorruptDocumentError as exc:
-            logger.warning("skipping corrupt file %s in %s: %s", name, self._directory, exc)
+            logger.warning("skipping corrupt file %s: %s", entry.path, exc)
             return key, None
-        return key, _summary(item)
 
     # -- files and locks ----------------------------------------------------------------
 

@@ -147,6 +147,10 @@ def test_a_corrupt_file_is_named_on_get_and_skipped_by_list(directory, storage, 
     with caplog.at_level(logging.WARNING, logger="storage_backends.backends.file"):
         assert [state.generation_id for state in storage.list_generations().items] == ["good"]
     assert "bad.json" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="storage_backends.backends.file"):
+        storage.list_generations()
+    assert caplog.text == ""  # warned once, not on every page
     assert [state.generation_id for state in storage.iter_generations()] == ["good"]
     assert storage.get_metrics().details["corrupt_files"] == 1
     assert storage.get_metrics().active_generations == 1
