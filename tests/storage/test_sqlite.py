@@ -1,0 +1,329 @@
+"""The SQLite backend beyond the shared contract: corrupt rows, query plans (indexes and the
+trigram full-text index), WAL and busy waits, several processes writing at once, bad paths,
+reopening and schema versions."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from storage_backends import (
+    GenerationStatus,
+    ListQuery,
+    Stage,
+    StorageCorruptDocumentError,
+    StorageFactory,
+    StorageInitializationError,
+    StorageOperationError,
+)
+from storage_backends.backends.memory import MemoryStorage
+from storage_backends.backends.sqlite import SQLiteStorage
+from storage_backends.backends.sqlite_query import BROAD_SEARCH, is_broad_search, select_page
+from storage_backends.backends.sqlite_schema import SCHEMA_VERSION
+
+from ..factories import ago, completed_stages, make_item
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "db" / "generations.sqlite3"
+
+
+@pytest.fixture
+def storage(path: Path):
+    with SQLiteStorage(path) as backend:
+        yield backend
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    """A plain connection to the same file, as another program (or a careless admin) would open."""
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def ids(page) -> list[str]:
+    return [state.generation_id for state in page.items]
+
+
+# -- corrupt rows ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("document, reason", [
+    ('{"generationId": "bad", "initialParams": ', "invalid JSON"),
+    ('{"generationId": "bad", "script": "not a map"}', "script"),
+    ("[1, 2, 3]", "not a JSON object"),
+])
+def test_a_corrupt_row_fails_get_by_id_while_listing_the_others_works(path, storage, caplog, document, reason):
+    storage.save_many([make_item(name, created_at=ago(minutes=n)) for n, name in enumerate(["a", "bad", "c", "d"])],
+                      preserve_timestamps=True)
+    raw(path).execute("UPDATE generations SET document = ? WHERE generation_id = 'bad'", (document,))
+
+    with pytest.raises(StorageCorruptDocumentError) as info:
+        storage.get("bad")
+    assert isinstance(info.value, StorageOperationError)
+    assert info.value.generation_id == "bad" and "'bad'" in str(info.value) and reason in str(info.value)
+    with pytest.raises(StorageOperationError):
+        storage.update("bad", {"script": {"content": "x"}})
+
+    with caplog.at_level(logging.WARNING, logger="storage_backends.backends.sqlite"):
+        assert ids(storage.list_generations()) == ["a", "c", "d"]
+    assert "'bad'" in caplog.text
+    # The page is still full: reading goes on past the skipped row.
+    first = storage.list_generations(ListQuery(limit=2))
+    assert ids(first) == ["a", "c"]
+    assert ids(storage.list_generations(ListQuery(limit=2, cursor=first.next_cursor))) == ["d"]
+    assert storage.get_metrics().details["corrupt_rows_skipped"] == 2
+
+    # Saving a good document over it repairs it.
+    storage.save(make_item("bad", prompt="repaired"))
+    assert storage.get("bad").prompt == "repaired"
+
+
+# -- query plans ----------------------------------------------------------------------------
+
+def plan(storage: SQLiteStorage, path: Path, query: ListQuery, *, after=None, broad=False) -> list[str]:
+    sql, params = select_page(query, datetime.now(timezone.utc), after=after, ascending=not query.newest_first,
+                              limit=query.limit + 1, broad_search=broad)
+    return [row[3] for row in raw(path).execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+@pytest.mark.parametrize("query", [
+    ListQuery(),
+    ListQuery(newest_first=False),
+    ListQuery(status=GenerationStatus.FAILED),
+    ListQuery(status=GenerationStatus.STALLED),
+    ListQuery(status=GenerationStatus.IN_PROGRESS),
+    ListQuery(stage=Stage.AUDIO),
+    ListQuery(language="FR"),
+], ids=repr)
+def test_pages_read_an_index_in_page_order_never_the_whole_table(storage, path, query):
+    for after in (None, ("2026-01-01T00:00:00.000Z", "gen-1")):
+        steps = plan(storage, path, query, after=after)
+        assert any("USING INDEX generations_by_" in step for step in steps), steps
+        assert "SCAN generations" not in steps
+        assert not any("TEMP B-TREE" in step for step in steps), steps
+
+
+def test_search_uses_the_full_text_index(storage, path):
+    query = ListQuery(search="Otter")
+    sparse = plan(storage, path, query)
+    assert any("generations_fts" in step and "VIRTUAL TABLE" in step for step in sparse), sparse
+    assert any("INTEGER PRIMARY KEY" in step for step in sparse), sparse
+    # A broad search reads the ordered index and tests rows against the matches: no sort.
+    broad = plan(storage, path, query, broad=True)
+    assert any("generations_fts" in step for step in broad), broad
+    assert any("USING INDEX generations_by_created" in step for step in broad), broad
+    assert not any("TEMP B-TREE" in step for step in broad), broad
+
+
+def test_the_full_text_index_follows_every_write(path, storage):
+    storage.save(make_item("g1", prompt="Volcanoes erupting", created_at=ago(days=3)))
+    storage.save(make_item("g2", prompt="Volcano cooking"))
+    assert ids(storage.list_generations(ListQuery(search="volcano"))) == ["g2", "g1"]
+    storage.update("g2", {"initialParams": {"prompt": "Glaciers melting"}})
+    assert ids(storage.list_generations(ListQuery(search="volcano"))) == ["g1"]
+    assert ids(storage.list_generations(ListQuery(search="glacier"))) == ["g2"]
+    storage.cleanup()
+    storage.delete("g2")
+    assert storage.list_generations(ListQuery(search="volcano")).items == []
+    assert storage.list_generations(ListQuery(search="glacier")).items == []
+    # FTS5's own consistency check against the content table.
+    raw(path).execute("INSERT INTO generations_fts (generations_fts) VALUES ('integrity-check')")
+
+
+def reference_item(n: int) -> dict:
+    words = ["Otters at play", "OTTER science", "Straße der Otter", "Bees", 'A "quoted" otter', "Ötzi", "🎬 films"]
+    stages = completed_stages() if n % 4 == 0 else {"script": {"content": "x"}}
+    if n % 5 == 0:
+        stages["audio"] = {"status": "failed"}
+    return make_item(f"Gen-{n:04d}", prompt=words[n % len(words)], language=["en", "fr", "DE"][n % 3],
+                     created_at=ago(minutes=n // 3), updated_at=ago(minutes=n // 3), **stages)
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """The same 1,600 generations in SQLite and in the reference (memory) backend."""
+    items = [reference_item(n) for n in range(1600)]
+    path = tmp_path_factory.mktemp("reference") / "generations.sqlite3"
+    reference = MemoryStorage()
+    with SQLiteStorage(path) as storage:
+        storage.save_many(items, preserve_timestamps=True)
+        reference.save_many(items, preserve_timestamps=True)
+        yield path, storage, reference
+
+
+@pytest.mark.parametrize("search", ["otter", "OTTER", "strasse", '"quoted" ot', "ötz", "🎬 f", "gen-00", "ot", "zzz"])
+def test_search_pages_match_the_reference_filter_broad_or_narrow(filled, search):
+    path, storage, reference = filled
+    for query in (ListQuery(search=search, limit=100), ListQuery(search=search, language="fr", newest_first=False),
+                  ListQuery(search=search, status=GenerationStatus.FAILED, limit=7)):
+        pages = 0
+        while True:
+            page, expected = storage.list_generations(query), reference.list_generations(query)
+            assert ids(page) == ids(expected)
+            pages += 1
+            if expected.next_cursor is None or pages == 4:
+                break
+            query = query.model_copy(update={"cursor": page.next_cursor})
+    matches = len(reference.list_generations(ListQuery(search=search, limit=500)).items)
+    assert is_broad_search(raw(path), ListQuery(search=search)) == (len(search) >= 3 and matches >= BROAD_SEARCH)
+
+
+# -- WAL, busy, processes -------------------------------------------------------------------
+
+def test_wal_mode_is_on(path, storage):
+    assert raw(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    details = storage.get_metrics().details
+    assert details["wal"] is True and details["journal_mode"] == "wal"
+    assert details["file_size_bytes"] > 0 and details["schema_version"] == SCHEMA_VERSION
+
+
+def test_a_busy_writer_is_waited_for_then_reported_while_readers_go_on(path):
+    storage = SQLiteStorage(path, timeout=0.2)
+    storage.save(make_item("g1"))
+    other = raw(path)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    other.execute("UPDATE generations SET stage = stage")
+    try:
+        assert storage.get("g1").generation_id == "g1"  # WAL: reads are not blocked
+        assert ids(storage.list_generations()) == ["g1"]
+        with pytest.raises(StorageOperationError) as info:
+            storage.update("g1", {"script": {"content": "x"}})
+        assert info.value.code == "SQLITE_BUSY"
+        assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+    finally:
+        other.execute("ROLLBACK")
+    assert storage.update("g1", {"script": {"content": "x"}}).script.content == "x"
+    assert storage.get_metrics().operations["update"].errors == 1
+    storage.close()
+
+
+def hammer_stage(path: str, stage: str, start) -> None:
+    storage = SQLiteStorage(path)
+    start.wait()  # every process is up: their updates overlap
+    for n in range(50):
+        storage.update("shared", {stage: {"round": n}})
+    storage.close()
+
+
+def test_four_processes_updating_different_stages_lose_nothing(path, storage):
+    storage.save(make_item("shared"))
+    stages = ["script", "audio", "baseVideo", "youtube"]
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(len(stages))
+    workers = [context.Process(target=hammer_stage, args=(str(path), stage, start)) for stage in stages]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0] * len(stages)
+    item = storage.get("shared").to_item()
+    assert all(item[stage] == {"round": 49} for stage in stages)
+    assert set(item["stageTimestamps"]) == {"initialParams", *stages}
+
+
+def write_alongside(path: str, writer: int, start) -> None:
+    """One of two processes: saves its own generations (singly and in bulk) and bumps a shared one."""
+    storage = SQLiteStorage(path)
+    start.wait()
+    for n in range(40):
+        storage.save(make_item(f"w{writer}-single-{n}", prompt=f"writer {writer}"))
+        storage.save_many([make_item(f"w{writer}-bulk-{n}-{k}") for k in range(5)])
+        storage.update("shared", {f"writer{writer}": {"n": n}})
+        if n % 10 == 0:
+            storage.cleanup()  # the cron's job, racing the web process's writes
+    storage.close()
+
+
+def test_two_writer_processes_with_saves_bulk_saves_updates_and_cleanup(path, storage):
+    storage.save_many([make_item("shared"), make_item("old", created_at=ago(days=2))], preserve_timestamps=True)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    workers = [context.Process(target=write_alongside, args=(str(path), writer, start)) for writer in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert storage.get_metrics().active_generations == 1 + 2 * 40 * 6
+    assert not storage.exists("old")
+    shared = storage.get("shared").to_item()
+    assert shared["writer1"] == {"n": 39} and shared["writer2"] == {"n": 39}
+    assert len(storage.list_generations(ListQuery(search="writer 2", limit=500)).items) == 40
+
+
+# -- opening, closing, reopening ------------------------------------------------------------
+
+def test_the_parent_directory_is_created(tmp_path):
+    path = tmp_path / "a" / "b" / "c.sqlite3"
+    with SQLiteStorage(path) as storage:
+        storage.save(make_item("g1"))
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("make_path", [
+    lambda tmp: tmp,  # a directory
+    lambda tmp: (tmp / "file.txt", (tmp / "file.txt").write_text("x"))[0] / "db.sqlite3",  # under a file
+    lambda tmp: (tmp / "junk.sqlite3", (tmp / "junk.sqlite3").write_bytes(b"not a database" * 100))[0],
+    lambda tmp: ":memory:",
+    lambda tmp: "",
+], ids=["directory", "under-a-file", "not-a-database", "memory", "empty"])
+def test_an_unusable_path_is_an_initialization_error(tmp_path, make_path):
+    with pytest.raises(StorageInitializationError) as info:
+        SQLiteStorage(make_path(tmp_path))
+    assert info.value.__cause__ is not None or "file path" in str(info.value)
+
+
+def test_a_bad_timeout_is_an_initialization_error(path):
+    with pytest.raises(StorageInitializationError, match="timeout"):
+        SQLiteStorage(path, timeout="soon")
+
+
+def test_options_come_from_a_url(path):
+    with StorageFactory.from_url(f"sqlite:///{path}?timeout=2.5") as storage:
+        assert storage.describe() == {"path": str(path), "timeout": 2.5, "schema_version": SCHEMA_VERSION}
+
+
+def test_reopening_sees_the_data_and_close_releases_every_connection(path):
+    storage = SQLiteStorage(path)
+    storage.save(make_item("g1", prompt="kept across restarts"))
+    assert ids(storage.list_generations()) == ["g1"]
+    storage.close()
+    # The last connection to close checkpoints the WAL and removes it.
+    assert not Path(f"{path}-wal").exists()
+    with SQLiteStorage(path) as again:
+        assert again.get("g1").prompt == "kept across restarts"
+        assert ids(again.list_generations(ListQuery(search="restarts"))) == ["g1"]
+
+
+def test_the_schema_version_is_recorded_and_a_newer_one_refused(path):
+    SQLiteStorage(path).close()
+    conn = raw(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StorageInitializationError, match="newer"):
+        SQLiteStorage(path)
+
+
+def test_a_lone_surrogate_in_a_prompt_round_trips_and_searches(storage):
+    storage.save(make_item("g1", prompt="broken \ud800 text"))
+    assert storage.get("g1").prompt == "broken \ud800 text"
+    assert ids(storage.list_generations(ListQuery(search="broken"))) == ["g1"]
+
+
+def test_count_by_status_in_one_query_matches_the_documents(storage):
+    storage.save_many([
+        make_item("done", created_at=ago(hours=2), updated_at=ago(hours=2), **completed_stages()),
+        make_item("failed", created_at=ago(hours=2), updated_at=ago(hours=2), audio={"error": "quota"}),
+        make_item("stalled", created_at=ago(hours=2), updated_at=ago(hours=1)),
+        make_item("running", created_at=ago(minutes=3), updated_at=ago(minutes=1)),
+        {"generationId": "timeless", "script": {"content": "no times at all"}},
+    ], preserve_timestamps=True)
+    assert storage.count_by_status() == {
+        GenerationStatus.COMPLETED: 1, GenerationStatus.FAILED: 1,
+        GenerationStatus.STALLED: 1, GenerationStatus.IN_PROGRESS: 2,
+    }
