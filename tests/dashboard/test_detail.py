@@ -95,7 +95,7 @@ def test_failed_stage_stands_out_with_its_error(staff_client, storage):
                             audio={"error": "TTS quota exceeded"}))
     html = staff_client.get(detail_url("gen-1")).content.decode()
 
-    assert 'class="panel stage-card is-failed" id="stage-audio"' in html
+    assert 'class="card stage-card is-failed" id="stage-audio"' in html
     assert "This stage failed" in html and "TTS quota exceeded" in html
     assert "Failed" in html
 

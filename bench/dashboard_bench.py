@@ -1,0 +1,220 @@
+"""Dashboard benchmark: the pages as production serves them, over HTTP, on 100,000 generations.
+
+    .venv/bin/python bench/dashboard_bench.py                        # 100,000 generations, 200 requests a page
+    .venv/bin/python bench/dashboard_bench.py -n 10000 --requests 50
+    .venv/bin/python bench/dashboard_bench.py --keep var/dashboard-bench   # reuse the filled data next time
+
+Set-up: the sqlite backend filled with ``gennie_admin.demo`` generations (``save_many`` with
+``preserve_timestamps``), Django's own tables in SQLite, static files collected, then gunicorn
+with one worker on 127.0.0.1, DEBUG=0 with a SECRET_KEY and ALLOWED_HOSTS (SECURE_SSL_REDIRECT
+off: there is no TLS on loopback). Every request carries a staff user's session cookie and is
+timed from connect to the last byte. Prints the median and p95 of each page beside its target.
+Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project root holds the packages
+
+from bench.storage_bench import SEARCH_WORDS  # noqa: E402
+from gennie_admin.demo import demo_generations, demo_id  # noqa: E402  (framework-free, no Django)
+from storage_backends import StorageFactory  # noqa: E402
+
+SEED = 11
+FILL_CHUNK = 2000
+HOST = "127.0.0.1"
+HTMX = {"HX-Request": "true"}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    #: The path of request ``n``, given a random generation's id (a detail page varies each time).
+    path: Callable[[int, str], str]
+    headers: dict[str, str]
+    target_ms: float | None
+
+
+CASES = [
+    Case("list page (full)", lambda n, some_id: "/", {}, 20),
+    Case("list page (htmx partial)", lambda n, some_id: "/", HTMX, 20),
+    Case("filtered: status=failed", lambda n, some_id: "/?status=failed", {}, 20),
+    Case("prompt search", lambda n, some_id: "/?q=" + quote(SEARCH_WORDS[n % len(SEARCH_WORDS)]), {}, 30),
+    Case("detail page", lambda n, some_id: f"/generations/{some_id}/", {}, 13),
+    Case("timeline partial (htmx)", lambda n, some_id: f"/generations/{some_id}/timeline/", HTMX, None),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--count", type=int, default=100_000, help="generations in the storage")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per page first")
+    parser.add_argument("--keep", type=Path, help="a directory to keep (and reuse) the filled databases in")
+    parser.add_argument("--port", type=int, default=0, help="default: a free one")
+    args = parser.parse_args()
+
+    with _work_dir(args.keep) as work:
+        env = _production_env(work)
+        _fill_storage(work / "generations.sqlite3", args.count)
+        cookie = _prepare_django(env)
+        port = args.port or _free_port()
+        with _gunicorn(env, port):
+            print(f"Dashboard over HTTP: gunicorn, 1 worker, DEBUG=0, sqlite, {args.count:,} generations, "
+                  f"{args.requests} requests a page (after {args.warmup} untimed)")
+            print(f"{'page':<28}{'median ms':>10}{'p95 ms':>10}  target (median)")
+            for case in CASES:
+                times = _measure(case, port, cookie, args.count, args.warmup, args.requests)
+                print(_row(case, times))
+
+
+@contextmanager
+def _work_dir(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
+        yield Path(tmp)
+
+
+def _production_env(work: Path) -> dict[str, str]:
+    secret_file = work / "secret_key"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(50))
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gennie_admin.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secret_file.read_text(),
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": f"sqlite:///{work / 'django.sqlite3'}",
+        "GENNIE_STORAGE_URL": f"sqlite:///{work / 'generations.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _fill_storage(path: Path, count: int) -> None:
+    with StorageFactory.from_url(f"sqlite:///{path}") as storage:
+        present = storage.get_metrics().active_generations
+        if present == count:
+            return
+        if present:
+            sys.exit(f"{path} holds {present:,} generations, not {count:,}: use another --keep directory")
+        started = time.perf_counter()
+        documents = demo_generations(count, seed=SEED)
+        while chunk := list(islice(documents, FILL_CHUNK)):
+            storage.save_many(chunk, preserve_timestamps=True)
+        print(f"Filled {count:,} generations in {time.perf_counter() - started:.1f} s")
+
+
+def _prepare_django(env: dict[str, str]) -> str:
+    """Migrate, collect static files, and sign a staff user in; returns its session cookie."""
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
+    sign_in = (
+        "from django.conf import settings\n"
+        "from django.contrib.auth.models import User\n"
+        "from django.test import Client\n"
+        "user, _ = User.objects.get_or_create(username='bench', defaults={'is_staff': True})\n"
+        "client = Client(); client.force_login(user)\n"
+        "print(f'{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}')"
+    )
+    result = subprocess.run([*manage, "shell", "-c", sign_in], env=env, check=True, cwd=ROOT,
+                            capture_output=True, text=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _gunicorn(env: dict[str, str], port: int) -> Iterator[None]:
+    command = [str(Path(sys.executable).parent / "gunicorn"), "gennie_admin.wsgi", "--workers", "1",
+               "--bind", f"{HOST}:{port}", "--log-level", "warning"]
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        _wait_until_up(port, server)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_until_up(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit("gunicorn exited before answering")
+        try:
+            if _get(port, "/healthz", {})[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not answer /healthz within 30 s")
+
+
+def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, float]:
+    """One request on a fresh connection (gunicorn's sync worker closes each one); status and seconds."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": HOST, **headers})
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    return response.status, time.perf_counter() - started
+
+
+def _measure(case: Case, port: int, cookie: str, count: int, warmup: int, requests: int) -> list[float]:
+    rng = random.Random(case.name)
+    headers = {"Cookie": cookie, **case.headers}
+    times = []
+    for n in range(warmup + requests):
+        path = case.path(n, demo_id(SEED, rng.randrange(count)))
+        status, seconds = _get(port, path, headers)
+        # 286 is htmx's "stop polling": the timeline of a finished generation.
+        if status not in (200, 286):
+            sys.exit(f"{case.name}: GET {path} answered {status}")
+        if n >= warmup:
+            times.append(seconds)
+    return times
+
+
+def _row(case: Case, seconds: list[float]) -> str:
+    ms = sorted(1000 * s for s in seconds)
+    median, p95 = statistics.median(ms), ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    if case.target_ms is None:
+        target = ""
+    else:
+        target = f"≤ {case.target_ms:g} ms {'met' if median <= case.target_ms else 'MISSED'}"
+    return f"{case.name:<28}{median:>10.2f}{p95:>10.2f}  {target}"
+
+
+if __name__ == "__main__":
+    main()
