@@ -56,9 +56,9 @@ class SQLiteStorage(GenerationStateStorage):
         ``timeout`` is how many seconds an operation waits for another writer to finish.
         """
         super().__init__()
-        if str(path) in ("", ":memory:") or str(path).startswith("file:"):
+        if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:"):
             raise StorageInitializationError(
-                f"sqlite storage needs a file path, got {str(path)!r}; use the memory backend for a throw-away store"
+                f"sqlite storage needs a file path, got {path!r}; use the memory backend for a throw-away store"
             )
         try:
             self._timeout = float(timeout)
@@ -71,7 +71,10 @@ class SQLiteStorage(GenerationStateStorage):
             self._path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                # WAL is a property of the file, set once; a file system without shared memory
+                # (some network mounts) refuses it, and writers then block readers.
+                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+                    logger.warning("sqlite storage at %s cannot use WAL; readers will wait for writers", self._path)
                 migrate(conn)
             finally:
                 conn.close()
@@ -83,17 +86,16 @@ class SQLiteStorage(GenerationStateStorage):
 
     def _save(self, item: dict[str, Any], now: str) -> GenerationState:
         with self._writing() as conn:
-            stored = stamp_for_save(item, now, existing_created_at=_stored_created_at(conn, item["generationId"]))
-            return self._put(conn, stored)
+            return self._stamp_and_put(conn, item, now)
 
     def _save_many(self, items: list[dict[str, Any]], now: str, *, preserve_timestamps: bool) -> None:
         with self._writing() as conn:
-            if not preserve_timestamps:
-                items = [
-                    stamp_for_save(item, now, existing_created_at=_stored_created_at(conn, item["generationId"]))
-                    for item in items
-                ]
-            conn.executemany(_UPSERT, [_encode(item)[0] for item in items])
+            if preserve_timestamps:
+                conn.executemany(_UPSERT, [_encode(item)[0] for item in items])
+                return
+            # One by one (in the one transaction), so an id given twice keeps its first createdAt.
+            for item in items:
+                self._stamp_and_put(conn, item, now)
 
     def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
         with self._writing() as conn:
@@ -117,6 +119,11 @@ class SQLiteStorage(GenerationStateStorage):
             removed += batch
             if batch < CLEANUP_BATCH:
                 return removed
+
+    def _stamp_and_put(self, conn: sqlite3.Connection, item: dict[str, Any], now: str) -> GenerationState:
+        """Save with the times stamped, keeping the stored ``createdAt`` of a generation replaced."""
+        document = _document(conn, item["generationId"])
+        return self._put(conn, stamp_for_save(item, now, existing_created_at=_created_at_of(document)))
 
     def _put(self, conn: sqlite3.Connection, item: dict[str, Any]) -> GenerationState:
         row, state = _encode(item)
@@ -171,10 +178,10 @@ class SQLiteStorage(GenerationStateStorage):
         return True
 
     def _read(self, conn: sqlite3.Connection, generation_id: str) -> GenerationState:
-        row = conn.execute(f"SELECT document FROM {TABLE} WHERE generation_id = ?", (generation_id,)).fetchone()
-        if row is None:
+        document = _document(conn, generation_id)
+        if document is None:
             raise StorageNotFoundError(generation_id)
-        return _decode(generation_id, row[0])
+        return _decode(generation_id, document)
 
     def _readable(self, rows: list[tuple[str, str, str]]) -> Iterator[GenerationState]:
         """The rows as states, leaving out (and logging) corrupt ones so a list still works."""
@@ -255,13 +262,17 @@ def _decode(generation_id: str, document: str) -> GenerationState:
     return read_item(generation_id, item)
 
 
-def _stored_created_at(conn: sqlite3.Connection, generation_id: str) -> str | None:
-    """The stored ``createdAt`` a re-save keeps; None if absent or the stored row is unreadable."""
+def _document(conn: sqlite3.Connection, generation_id: str) -> str | None:
     row = conn.execute(f"SELECT document FROM {TABLE} WHERE generation_id = ?", (generation_id,)).fetchone()
-    if row is None:
+    return row[0] if row else None
+
+
+def _created_at_of(document: str | None) -> str | None:
+    """The stored ``createdAt`` a re-save keeps; None if there is none or the row is unreadable."""
+    if document is None:
         return None
     try:
-        stored = json.loads(row[0])
+        stored = json.loads(document)
     except ValueError:
         return None
     created = stored.get("createdAt") if isinstance(stored, dict) else None

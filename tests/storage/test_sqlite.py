@@ -327,3 +327,10 @@ def test_count_by_status_in_one_query_matches_the_documents(storage):
         GenerationStatus.COMPLETED: 1, GenerationStatus.FAILED: 1,
         GenerationStatus.STALLED: 1, GenerationStatus.IN_PROGRESS: 2,
     }
+
+
+def test_save_many_of_one_id_twice_keeps_the_first_created_at(storage):
+    storage.save_many([make_item("a", created_at="2025-05-05T05:05:05.000Z"), make_item("a", prompt="second")])
+    got = storage.get("a")
+    assert got.created_at == "2025-05-05T05:05:05.000Z" and got.prompt == "second"
+    assert storage.get_metrics().active_generations == 1
