@@ -34,7 +34,7 @@ PARAM_CURSOR = "cursor"
 PARAM_LIVE = "live"
 
 SORT_NEWEST, SORT_OLDEST = "newest", "oldest"
-PER_PAGE_CHOICES = (25, 50, 100, 200)
+PER_PAGE_CHOICES = (10, 25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
 #: Presets of the created filter: a window ending now.
 CREATED_PRESETS: dict[str, tuple[str, timedelta]] = {
@@ -125,10 +125,11 @@ class GenerationFilterForm(forms.Form):
     created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(
-        label="Order", required=False, choices=[(SORT_NEWEST, "Newest first"), (SORT_OLDEST, "Oldest first")]
+        label="Order", required=False, initial=SORT_NEWEST,
+        choices=[(SORT_NEWEST, "Newest first"), (SORT_OLDEST, "Oldest first")],
     )
     per_page = forms.TypedChoiceField(
-        label="Per page", required=False, coerce=int, empty_value=DEFAULT_PER_PAGE,
+        label="Per page", required=False, coerce=int, empty_value=DEFAULT_PER_PAGE, initial=DEFAULT_PER_PAGE,
         choices=[(n, str(n)) for n in PER_PAGE_CHOICES],
     )
     cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)

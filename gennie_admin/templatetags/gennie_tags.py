@@ -86,7 +86,7 @@ def timestamp(value: object) -> SafeString | str:
 
 @register.filter
 def duration(value: object) -> str:
-    """A short duration from a timedelta or seconds: '850 ms', '4.2 s', '3 min 05 s', '2 h 07 min'."""
+    """A short duration from a timedelta or seconds: '0.4 ms', '850 ms', '4.2 s', '3 min 05 s', '2 h 07 min'."""
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -94,7 +94,9 @@ def duration(value: object) -> str:
     else:
         return ""
     sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    if seconds < 1:
+    if seconds < 0.01:
+        text = f"{seconds * 1000:.1f} ms"
+    elif seconds < 1:
         text = f"{seconds * 1000:.0f} ms"
     elif seconds < 60:
         text = f"{seconds:.1f} s"

@@ -34,18 +34,4 @@
     var box = requestStatus();
     if (box && event.detail.successful) { box.hidden = true; }
   });
-
-  // Copy buttons: <button data-copy="text"> or data-copy-target="#element-id".
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy], [data-copy-target]");
-    if (!button || !navigator.clipboard) { return; }
-    var target = button.getAttribute("data-copy-target");
-    var text = target ? (document.querySelector(target) || {}).textContent : button.getAttribute("data-copy");
-    if (text === undefined || text === null) { return; }
-    navigator.clipboard.writeText(text).then(function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      window.setTimeout(function () { button.textContent = label; }, 1500);
-    });
-  });
 })();

@@ -29,6 +29,12 @@ def storage(settings) -> Iterator[GenerationStateStorage]:
     reset_storage()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Users are created in most tests; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def failing_storage(settings, storage) -> GenerationStateStorage:
     """Swap the dashboard's storage for one whose every operation raises StorageOperationError."""
