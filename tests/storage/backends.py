@@ -29,7 +29,23 @@ def make_file(request: pytest.FixtureRequest) -> GenerationStateStorage:
     return StorageFactory.create_storage({"type": "file", "options": {"directory": str(directory)}})
 
 
+def make_dynamodb_mock(request: pytest.FixtureRequest) -> GenerationStateStorage:
+    """DynamoDB in-process (moto's ``mock_aws``)."""
+    request.getfixturevalue("aws_mock")
+    table = request.getfixturevalue("dynamodb_table_name")
+    return StorageFactory.create_storage({"type": "dynamodb", "options": {"table_name": table}})
+
+
+def make_dynamodb_server(request: pytest.FixtureRequest) -> GenerationStateStorage:
+    """DynamoDB over real HTTP (moto's server on 127.0.0.1), built from a URL as a user would."""
+    endpoint = request.getfixturevalue("moto_server")
+    table = request.getfixturevalue("dynamodb_table_name")
+    return StorageFactory.from_url(f"dynamodb://{table}?region=us-east-1&endpoint={endpoint}&max_attempts=3")
+
+
 BACKENDS: dict[str, BackendMaker] = {
+    "dynamodb-mock": make_dynamodb_mock,
+    "dynamodb-server": make_dynamodb_server,
     "file": make_file,
     "memory": make_memory,
     "sqlite": make_sqlite,

@@ -1,0 +1,367 @@
+"""DynamoDB backend: the seed's ``DynamoDBStorage``, within the real service's limits.
+
+Items are the seed's documents (camelCase, maps, ISO times) plus a few ``_gennie*`` index
+attributes that are never read back into a document. The table (and its listing index) is
+checked or created on first use, not in ``__init__``, so a storage can be built, and asked
+``is_healthy()``, while DynamoDB is down. Other pieces live beside this module: conversion
+and limits (``dynamodb_items``), aliasing (``dynamodb_expressions``), the index
+(``dynamodb_index``, ``dynamodb_listing``, ``dynamodb_filters``), batches, counts, the table.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..base import GenerationStateStorage
+from ..documents import CREATED, ID_FIELD, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
+from ..errors import StorageInitializationError, StorageNotFoundError, StorageOperationError, StorageValidationError
+from ..models import GenerationState, GenerationStatus, ListQuery, Page
+from .dynamodb_batch import get_all, write_all
+from .dynamodb_client import DynamoDBCalls, make_client
+from .dynamodb_counts import TimedCache, count_by_status, count_items, scan_pages
+from .dynamodb_expressions import Expression, projection
+from .dynamodb_index import (
+    CREATED_KEY,
+    INDEX_NAME,
+    LAST_CHANGE,
+    SHARD,
+    index_attributes,
+    prompt_attributes,
+    refuse_index_names,
+    strip_index,
+)
+from .dynamodb_items import MAX_ITEM_BYTES, check_item_size, from_item_values, item_size, to_item_values
+from .dynamodb_listing import list_page
+from .dynamodb_options import ClientSettings, as_count, as_flag, as_number, as_text
+from .dynamodb_table import ensure_table
+
+DEFAULT_TABLE = "video-gennie-generations"
+DEFAULT_REGION = "us-east-1"
+CONDITION_FAILED = "ConditionalCheckFailedException"
+#: A conditional write is retried this often when another writer changed the item in between.
+_WRITE_ATTEMPTS = 5
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+class DynamoDBStorage(GenerationStateStorage):
+    backend_name = "dynamodb"
+
+    def __init__(
+        self, *, table_name: str = DEFAULT_TABLE, region: str = DEFAULT_REGION, endpoint: str | None = None,
+        access_key_id: str | None = None, secret_access_key: str | None = None, session_token: str | None = None,
+        profile: str | None = None, connect_timeout: float | str = 5.0, read_timeout: float | str = 10.0,
+        max_attempts: int | str = 5, create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
+        list_read_budget: int | str = 2000, batch_deadline_seconds: float | str = 30.0,
+        table_wait_seconds: float | str = 120.0,
+    ) -> None:
+        super().__init__()
+        self._table = as_text("table_name", table_name, optional=False)
+        if not _TABLE_NAME.fullmatch(self._table):
+            raise StorageInitializationError(
+                f"table_name {table_name!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+            )
+        settings = ClientSettings(
+            region=as_text("region", region, optional=False),
+            endpoint=_endpoint(as_text("endpoint", endpoint)),
+            access_key_id=as_text("access_key_id", access_key_id),
+            secret_access_key=as_text("secret_access_key", secret_access_key),
+            session_token=as_text("session_token", session_token),
+            profile=as_text("profile", profile),
+        )
+        if (settings.access_key_id is None) != (settings.secret_access_key is None):
+            raise StorageInitializationError("access_key_id and secret_access_key must be given together")
+        self._settings = settings
+        self._calls = DynamoDBCalls(partial(
+            make_client, settings, connect_timeout=as_number("connect_timeout", connect_timeout, minimum=0.1),
+            read_timeout=as_number("read_timeout", read_timeout, minimum=0.1),
+            max_attempts=as_count("max_attempts", max_attempts, minimum=1),
+        ))
+        # Health checks get their own client: one attempt, one-second timeouts.
+        self._health = DynamoDBCalls(partial(make_client, settings, connect_timeout=1, read_timeout=1, max_attempts=1))
+        self._create_table = as_flag("create_table", create_table)
+        self._counts = TimedCache(as_number("count_cache_seconds", count_cache_seconds, minimum=0))
+        self._read_budget = as_count("list_read_budget", list_read_budget, minimum=1)
+        self._batch_deadline = as_number("batch_deadline_seconds", batch_deadline_seconds, minimum=0)
+        self._table_wait = as_number("table_wait_seconds", table_wait_seconds, minimum=0)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self._last_list_read = 0
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _save(self, item: dict[str, Any], now: str) -> GenerationState:
+        refuse_index_names(item)
+        generation_id = item[ID_FIELD]
+        for _ in range(_WRITE_ATTEMPTS):
+            expr, existing_created = Expression(), None
+            if item.get(CREATED):
+                condition = None
+            else:
+                # Keep the stored createdAt, and write only if nobody replaced the item meanwhile.
+                existing = self._get_raw(generation_id, ID_FIELD, CREATED)
+                existing = from_item_values(existing) if existing is not None else None
+                existing_created = existing.get(CREATED) if existing else None
+                condition = _unchanged(expr, existing)
+            stored = stamp_for_save(item, now, existing_created_at=existing_created)
+            params = {"ConditionExpression": condition, **expr.params()} if condition else {}
+            try:
+                self._request("put_item", Item=self._encode(stored), **params)
+            except StorageOperationError as exc:
+                if exc.code != CONDITION_FAILED:
+                    raise
+                continue
+            self._counts.clear()
+            return read_item(generation_id, stored)
+        raise StorageOperationError(f"generation {generation_id!r} kept changing while being saved",
+                                    code=CONDITION_FAILED, generation_id=generation_id)
+
+    def _save_many(self, items: list[dict[str, Any]], now: str, *, preserve_timestamps: bool) -> None:
+        # One BatchWriteItem may not name a key twice: the last of duplicates wins, as with save.
+        latest = list({item[ID_FIELD]: item for item in items}.values())
+        for item in latest:
+            refuse_index_names(item)
+        if not preserve_timestamps:
+            created = self._stored_created_at([item[ID_FIELD] for item in latest if not item.get(CREATED)])
+            latest = [stamp_for_save(item, now, existing_created_at=created.get(item[ID_FIELD])) for item in latest]
+        puts = [{"PutRequest": {"Item": self._encode(item)}} for item in latest]  # all checked before any write
+        self._ensure_ready()
+        write_all(self._calls, self._table, puts, deadline_seconds=self._batch_deadline)
+        self._counts.clear()
+
+    def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
+        refuse_index_names(changes)
+        # As in every backend, stage times are the storage's to keep (see documents.apply_update).
+        changes = {name: value for name, value in changes.items() if name != STAGE_TIMES}
+        stage_times = stage_times_for(changes, now)
+        size = item_size(to_item_values(changes))
+        if size > MAX_ITEM_BYTES:
+            raise StorageValidationError(f"changes to {generation_id!r} are {size:,} bytes; "
+                                         f"a DynamoDB item holds at most {MAX_ITEM_BYTES:,}")
+        for _ in range(_WRITE_ATTEMPTS):
+            # Most items hold a stageTimestamps map, which is written into; the others get a new one.
+            for has_map in (True, False) if stage_times else (None,):
+                attributes = self._try_update(generation_id, changes, now, stage_times, has_map)
+                if attributes is not None:
+                    self._counts.clear()
+                    return self._read(attributes)
+            if not stage_times or not self._get_raw(generation_id, ID_FIELD):
+                raise StorageNotFoundError(generation_id)
+        raise StorageOperationError(f"generation {generation_id!r} kept changing while being updated",
+                                    code=CONDITION_FAILED, generation_id=generation_id)
+
+    def _try_update(self, generation_id: str, changes: dict[str, Any], now: str,
+                    stage_times: dict[str, str], has_map: bool | None) -> dict[str, Any] | None:
+        """One conditional UpdateItem; None when its condition failed."""
+        expr = Expression()
+        values = {**changes, UPDATED: now, LAST_CHANGE: now}
+        if "initialParams" in changes:
+            values.update(prompt_attributes(changes["initialParams"]))
+        sets = [f"{expr.name(name)} = {expr.value(value)}" for name, value in values.items()]
+        condition = f"attribute_exists({expr.name(ID_FIELD)})"
+        if has_map is not None:
+            is_map = f"attribute_type({expr.name(STAGE_TIMES)}, {expr.value('M')})"
+            if has_map:
+                sets += [f"{expr.name(STAGE_TIMES, stage)} = {expr.value(at)}" for stage, at in stage_times.items()]
+                condition += f" AND {is_map}"
+            else:
+                sets.append(f"{expr.name(STAGE_TIMES)} = {expr.value(stage_times)}")
+                condition += f" AND NOT {is_map}"
+        try:
+            response = self._request(
+                "update_item", Key=_key(generation_id), UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition, ReturnValues="ALL_NEW", **expr.params(),
+            )
+        except StorageOperationError as exc:
+            if exc.code == CONDITION_FAILED:
+                return None
+            if exc.code == "ValidationException" and "size" in str(exc):
+                raise StorageValidationError(f"generation {generation_id!r} would exceed DynamoDB's item size: "
+                                             f"{exc}") from exc
+            raise
+        return response["Attributes"]
+
+    def _delete(self, generation_id: str) -> bool:
+        response = self._request("delete_item", Key=_key(generation_id), ReturnValues="ALL_OLD")
+        self._counts.clear()
+        return "Attributes" in response
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _get(self, generation_id: str) -> GenerationState:
+        raw = self._get_raw(generation_id)
+        if raw is None:
+            raise StorageNotFoundError(generation_id)
+        return self._read(raw)
+
+    def _exists(self, generation_id: str) -> bool:
+        return self._get_raw(generation_id, ID_FIELD) is not None
+
+    def _list(self, query: ListQuery) -> Page:
+        self._ensure_ready()
+        page, self._last_list_read = list_page(self._calls, self._table, query, budget=self._read_budget,
+                                               read=self._read)
+        return page
+
+    def _count(self) -> int:
+        self._ensure_ready()
+        return self._counts.get("generations", lambda: count_items(self._calls, self._table))
+
+    def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
+        self._ensure_ready()
+        return self._counts.get(
+            f"by status, stalled after {stalled_after}",
+            lambda: count_by_status(self._calls, self._table, stalled_after, self._read),
+        )
+
+    # -- cleanup, health, metrics -----------------------------------------------------------
+
+    def _cleanup(self, cutoff: str, *, dry_run: bool) -> int:
+        expr = Expression()
+        low, high = expr.value("0"), expr.value(cutoff)  # every readable time starts with a digit
+        indexed, created = expr.name(CREATED_KEY), expr.name(CREATED)
+        # Indexed items compare the normalized time; others (not backfilled yet) the stored one.
+        old = (f"({indexed} >= {low} AND {indexed} < {high}) OR "
+               f"(attribute_not_exists({indexed}) AND {created} >= {low} AND {created} < {high})")
+        self._ensure_ready()
+        removed = 0
+        for page in scan_pages(self._calls, TableName=self._table, FilterExpression=old,
+                               ProjectionExpression=projection(expr, ID_FIELD), **expr.params()):
+            removed += len(page["Items"])
+            if not dry_run and page["Items"]:
+                deletes = [{"DeleteRequest": {"Key": key}} for key in page["Items"]]
+                write_all(self._calls, self._table, deletes, deadline_seconds=self._batch_deadline)
+        if removed and not dry_run:
+            self._counts.clear()
+        return removed
+
+    def _is_healthy(self) -> bool:
+        try:
+            table = self._health.call("describe_table", TableName=self._table)["Table"]
+        except StorageOperationError as exc:
+            if exc.code != "ResourceNotFoundException" or not self._create_table:
+                return False
+            # DynamoDB answers and the table is made on first use: make it now (waits until ACTIVE).
+            self._ensure_ready()
+            return True
+        return table["TableStatus"] == "ACTIVE"
+
+    def _metrics_details(self) -> dict[str, Any]:
+        return {
+            **self._calls.snapshot(),
+            "table": self._table,
+            "count_cache_seconds": self._counts.max_age,
+            "count_ages_seconds": self._counts.ages(),
+            "last_list_items_read": self._last_list_read,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {"table": self._table, "region": self._settings.region, "endpoint": self._settings.endpoint,
+                "index": INDEX_NAME, "create_table": self._create_table}
+
+    def close(self) -> None:
+        self._calls.close()
+        self._health.close()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            with self._ready_lock:
+                if not self._ready:
+                    ensure_table(self._calls, self._table, create=self._create_table, wait_seconds=self._table_wait)
+                    self._ready = True
+
+    def _request(self, operation: str, **params: Any) -> dict[str, Any]:
+        self._ensure_ready()
+        return self._calls.call(operation, TableName=self._table, **params)
+
+    def _get_raw(self, generation_id: str, *names: str) -> dict[str, Any] | None:
+        """The stored item (only ``names`` if given), strongly consistent; None if absent."""
+        expr = Expression()
+        params = {"ProjectionExpression": projection(expr, *names), **expr.params()} if names else {}
+        return self._request("get_item", Key=_key(generation_id), ConsistentRead=True, **params).get("Item")
+
+    def _stored_created_at(self, generation_ids: list[str]) -> dict[str, str]:
+        if not generation_ids:
+            return {}
+        self._ensure_ready()
+        expr = Expression()
+        found = get_all(self._calls, self._table, [_key(i) for i in generation_ids],
+                        projection={"ProjectionExpression": projection(expr, ID_FIELD, CREATED), **expr.params()},
+                        deadline_seconds=self._batch_deadline)
+        items = [from_item_values(raw) for raw in found]
+        return {item[ID_FIELD]: item[CREATED] for item in items if item.get(CREATED)}
+
+    def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The item as sent, index attributes included, after DynamoDB's limits are checked."""
+        values = to_item_values({**item, **index_attributes(item)})
+        check_item_size(item[ID_FIELD], values)
+        return values
+
+    def _read(self, raw: dict[str, Any]) -> GenerationState:
+        item = strip_index(from_item_values(raw))
+        return read_item(str(item.get(ID_FIELD)), item)
+
+    def _backfill_index(self) -> int:
+        """Give items written by other producers the index attributes; returns how many."""
+        self._ensure_ready()
+        expr = Expression()
+        missing = f"attribute_not_exists({expr.name(SHARD)})"
+        done = 0
+        for page in scan_pages(self._calls, TableName=self._table, FilterExpression=missing, **expr.params()):
+            for raw in page["Items"]:
+                done += self._backfill_one(strip_index(from_item_values(raw)))
+        return done
+
+    def _backfill_one(self, item: dict[str, Any]) -> bool:
+        expr = Expression()
+        keys = {SHARD, CREATED_KEY}
+        # Key attributes are set outright; copies an update may have written since the scan are kept.
+        sets = [
+            f"{expr.name(name)} = {expr.value(value)}" if name in keys
+            else f"{expr.name(name)} = if_not_exists({expr.name(name)}, {expr.value(value)})"
+            for name, value in index_attributes(item).items()
+        ]
+        condition = f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(SHARD)})"
+        try:
+            self._request("update_item", Key=_key(item[ID_FIELD]), UpdateExpression="SET " + ", ".join(sets),
+                          ConditionExpression=condition, **expr.params())
+        except StorageOperationError as exc:
+            if exc.code == CONDITION_FAILED:  # deleted, saved or backfilled by someone else meanwhile
+                return False
+            raise
+        return True
+
+
+def backfill_index_attributes(storage: DynamoDBStorage) -> int:
+    """Make items written without the index attributes (by other producers) listable; returns how many.
+
+    Safe to run at any time and more than once; ``migrate_storage`` runs it on a DynamoDB target.
+    """
+    return storage._backfill_index()
+
+
+def _key(generation_id: str) -> dict[str, Any]:
+    return {ID_FIELD: {"S": generation_id}}
+
+
+def _unchanged(expr: Expression, existing: dict[str, Any] | None) -> str:
+    """A condition that holds while the item is as ``existing`` (its id and createdAt) was read."""
+    if existing is None:
+        return f"attribute_not_exists({expr.name(ID_FIELD)})"
+    if CREATED not in existing:
+        return f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(CREATED)})"
+    return f"{expr.name(CREATED)} = {expr.value(existing[CREATED])}"
+
+
+def _endpoint(endpoint: str | None) -> str | None:
+    if endpoint is not None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise StorageInitializationError(f"endpoint {endpoint!r} must be an http(s) URL, e.g. http://127.0.0.1:8000")
+    return endpoint

@@ -1,0 +1,92 @@
+"""Batch requests within DynamoDB's limits, re-sending what it leaves unprocessed.
+
+``BatchWriteItem`` takes at most 25 requests and ``BatchGetItem`` 100 keys; under load the
+service hands back ``UnprocessedItems`` / ``UnprocessedKeys``, which are re-sent with capped
+exponential backoff and full jitter (as the AWS guidance says) until an overall deadline.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from ..errors import StorageOperationError
+from .dynamodb_client import DynamoDBCalls
+
+MAX_WRITES = 25
+MAX_GETS = 100
+
+
+@dataclass
+class Backoff:
+    """Full-jitter exponential backoff under an overall deadline."""
+
+    deadline_seconds: float = 30.0
+    base: float = 0.05
+    cap: float = 2.0
+    _started: float = field(default_factory=time.monotonic)
+    _attempt: int = 0
+
+    def wait(self) -> bool:
+        """Sleep before the next try; False once the deadline would be passed."""
+        delay = random.uniform(0, min(self.cap, self.base * 2 ** self._attempt))
+        self._attempt += 1
+        if time.monotonic() - self._started + delay > self.deadline_seconds:
+            return False
+        time.sleep(delay)
+        return True
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def write_all(calls: DynamoDBCalls, table: str, requests: Iterable[dict[str, Any]], *,
+              deadline_seconds: float) -> int:
+    """Send put/delete requests 25 at a time; returns how many requests were sent."""
+    sent = 0
+    for chunk in chunks(requests, MAX_WRITES):
+        pending: list[dict[str, Any]] = chunk
+        backoff = Backoff(deadline_seconds)
+        while pending:
+            response = calls.call("batch_write_item", RequestItems={table: pending})
+            sent += 1
+            pending = response.get("UnprocessedItems", {}).get(table, [])
+            if pending and not backoff.wait():
+                raise StorageOperationError(
+                    f"DynamoDB left {len(pending)} writes unprocessed after {deadline_seconds:g}s of retries: "
+                    f"{', '.join(_describe(request) for request in pending)}",
+                    code="UnprocessedItems",
+                )
+    return sent
+
+
+def get_all(calls: DynamoDBCalls, table: str, keys: list[dict[str, Any]], *, projection: dict[str, Any],
+            deadline_seconds: float) -> list[dict[str, Any]]:
+    """Read items by key, 100 at a time (``projection``: ProjectionExpression and its names)."""
+    found: list[dict[str, Any]] = []
+    for chunk in chunks(keys, MAX_GETS):
+        pending: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True, **projection}
+        backoff = Backoff(deadline_seconds)
+        while pending:
+            response = calls.call("batch_get_item", RequestItems={table: pending})
+            found.extend(response.get("Responses", {}).get(table, []))
+            pending = response.get("UnprocessedKeys", {}).get(table)
+            if pending and not backoff.wait():
+                raise StorageOperationError(
+                    f"DynamoDB left {len(pending['Keys'])} reads unprocessed after {deadline_seconds:g}s of retries",
+                    code="UnprocessedKeys",
+                )
+    return found
+
+
+def _describe(request: dict[str, Any]) -> str:
+    """The generation id a put or delete request is about."""
+    body = request.get("PutRequest", {}).get("Item") or request.get("DeleteRequest", {}).get("Key", {})
+    return repr(body.get("generationId", {}).get("S"))

@@ -1,0 +1,114 @@
+"""The one place boto3 is called: a lazily made client, per-request metrics, error translation.
+
+A boto3 client is thread-safe once made, but making one (and its session) is not, so it is
+made once under a lock. Every request goes through ``DynamoDBCalls.call``, which times it,
+adds up botocore's retries, and turns ``ClientError`` / ``BotoCoreError`` into
+``StorageOperationError`` carrying the AWS error code and the cause.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import StorageOperationError
+from ..models import OperationStats
+from .dynamodb_options import ClientSettings
+
+#: Error codes that mean "too many requests" (counted apart; botocore retries them first).
+THROTTLE_CODES = frozenset({
+    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+})
+
+
+def make_client(settings: ClientSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int):
+    """A low-level DynamoDB client; explicit credentials win, else boto3's chain (env, profile, role)."""
+    session = boto3.session.Session(
+        aws_access_key_id=settings.access_key_id,
+        aws_secret_access_key=settings.secret_access_key,
+        aws_session_token=settings.session_token,
+        profile_name=settings.profile,
+        region_name=settings.region,
+    )
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "max_attempts": max_attempts},
+    )
+    return session.client("dynamodb", endpoint_url=settings.endpoint, config=config)
+
+
+class DynamoDBCalls:
+    """A lazily made client plus counters of what was asked of it."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._stats: dict[str, OperationStats] = {}
+        self.retries = 0
+        self.throttles = 0
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make()
+        return self._client
+
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Send one request (``operation`` is the client method, e.g. ``"get_item"``)."""
+        client = self.client
+        started = time.perf_counter()
+        try:
+            response = getattr(client, operation)(**params)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            self._record(operation, started, exc.response, failed=True, throttled=code in THROTTLE_CODES)
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise StorageOperationError(f"DynamoDB {operation} failed: {code}: {message}", code=code) from exc
+        except BotoCoreError as exc:
+            self._record(operation, started, {}, failed=True, throttled=False)
+            raise StorageOperationError(f"DynamoDB {operation} failed: {exc}") from exc
+        self._record(operation, started, response, failed=False, throttled=False)
+        return response
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters for ``get_metrics().details``: per request type, and retries / throttles overall."""
+        with self._lock:
+            requests = {
+                name: {**stats.model_dump(), "average_ms": round(stats.average_ms, 3)}
+                for name, stats in self._stats.items()
+            }
+            return {"requests": requests, "retries": self.retries, "throttles": self.throttles}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def _make(self) -> Any:
+        try:
+            return self._factory()
+        except BotoCoreError as exc:  # e.g. a profile that does not exist
+            raise StorageOperationError(f"cannot make a DynamoDB client: {exc}") from exc
+
+    def _record(self, operation: str, started: float, response: dict, *, failed: bool, throttled: bool) -> None:
+        seconds = time.perf_counter() - started
+        retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        with self._lock:
+            stats = self._stats.setdefault(operation, OperationStats())
+            stats.calls += 1
+            stats.errors += failed
+            stats.total_seconds += seconds
+            stats.max_seconds = max(stats.max_seconds, seconds)
+            self.retries += retries
+            self.throttles += throttled

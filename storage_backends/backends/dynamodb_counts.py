@@ -1,0 +1,74 @@
+"""Counts that need a whole-table Scan, cached for a configurable time.
+
+``DescribeTable``'s ``ItemCount`` is refreshed by AWS only every ~6 hours, so the number of
+generations is a ``Select=COUNT`` Scan; counts by status read the stage maps. Both cost the
+whole table, so they are kept for ``max_age`` seconds and dropped when this process writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from ..documents import CREATED, ID_FIELD, UPDATED
+from ..models import STAGES, GenerationState, GenerationStatus, utcnow
+from .dynamodb_client import DynamoDBCalls
+from .dynamodb_expressions import Expression, projection
+
+
+class TimedCache:
+    """Values kept for ``max_age`` seconds; ``age`` says how fresh the one in use is."""
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry[0] <= self.max_age:
+            return entry[1]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+        return value
+
+    def ages(self) -> dict[str, float]:
+        now = time.monotonic()
+        with self._lock:
+            return {str(key): round(now - stored, 3) for key, (stored, _) in self._entries.items()}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def scan_pages(calls: DynamoDBCalls, **params: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a Scan."""
+    while True:
+        response = calls.call("scan", **params)
+        yield response
+        if "LastEvaluatedKey" not in response:
+            return
+        params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+
+def count_items(calls: DynamoDBCalls, table: str) -> int:
+    return sum(page["Count"] for page in scan_pages(calls, TableName=table, Select="COUNT"))
+
+
+def count_by_status(calls: DynamoDBCalls, table: str, stalled_after: timedelta,
+                    read: Callable[[dict[str, Any]], GenerationState]) -> dict[GenerationStatus, int]:
+    """Statuses from the times and stage maps only (not the unknown attributes or index copies)."""
+    expr = Expression()
+    names = projection(expr, ID_FIELD, CREATED, UPDATED, *(stage.value for stage in STAGES))
+    at = utcnow()
+    counts: Counter[GenerationStatus] = Counter()
+    for page in scan_pages(calls, TableName=table, ProjectionExpression=names, **expr.params()):
+        counts.update(read(item).status_at(at, stalled_after) for item in page["Items"])
+    return {status: counts.get(status, 0) for status in GenerationStatus}
