@@ -65,7 +65,7 @@ def backend_name() -> str:
     if _storage is not None:
         return _storage.backend_name
     try:
-        return str(storage_config()["type"]).rpartition(".")[2]
+        return str(storage_config()["type"])
     except StorageInitializationError:
         return "unknown"
 

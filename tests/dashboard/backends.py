@@ -1,10 +1,11 @@
-"""A backend that is down: every operation fails as an unreachable service would."""
+"""Backends for dashboard tests, plugged in by dotted path through GENNIE_STORAGE."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from storage_backends import GenerationStateStorage, StorageOperationError
+from storage_backends.backends.memory import MemoryStorage
 
 
 class FailingStorage(GenerationStateStorage):
@@ -23,3 +24,19 @@ class FailingStorage(GenerationStateStorage):
 
     def describe(self) -> dict[str, Any]:
         return {"endpoint": "http://127.0.0.1:9"}
+
+
+class ChattyStorage(MemoryStorage):
+    """A working backend whose describe() says too much: the dashboard must filter it."""
+
+    backend_name = "chatty"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "table_name": "generations",
+            "region": "eu-west-1",
+            "endpoint": "https://admin:hunter2@dynamo.internal:8000/",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG",
+            "aws-session-token": "FwoGZXIvYXdzEBYaDH",
+            "password": "hunter2",
+        }
