@@ -5,7 +5,6 @@ reopening and schema versions."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +26,7 @@ from storage_backends.backends.sqlite_query import BROAD_SEARCH, is_broad_search
 from storage_backends.backends.sqlite_schema import SCHEMA_VERSION
 
 from ..factories import ago, completed_stages, make_item
+from .processes import run_together
 
 
 @pytest.fixture
@@ -212,14 +212,7 @@ def hammer_stage(path: str, stage: str, start) -> None:
 def test_four_processes_updating_different_stages_lose_nothing(path, storage):
     storage.save(make_item("shared"))
     stages = ["script", "audio", "baseVideo", "youtube"]
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(len(stages))
-    workers = [context.Process(target=hammer_stage, args=(str(path), stage, start)) for stage in stages]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert [worker.exitcode for worker in workers] == [0] * len(stages)
+    assert run_together(hammer_stage, [(str(path), stage) for stage in stages]) == [0] * len(stages)
     item = storage.get("shared").to_item()
     assert all(item[stage] == {"round": 49} for stage in stages)
     assert set(item["stageTimestamps"]) == {"initialParams", *stages}
@@ -240,14 +233,7 @@ def write_alongside(path: str, writer: int, start) -> None:
 
 def test_two_writer_processes_with_saves_bulk_saves_updates_and_cleanup(path, storage):
     storage.save_many([make_item("shared"), make_item("old", created_at=ago(days=2))], preserve_timestamps=True)
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(2)
-    workers = [context.Process(target=write_alongside, args=(str(path), writer, start)) for writer in (1, 2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert run_together(write_alongside, [(str(path), 1), (str(path), 2)]) == [0, 0]
     assert storage.get_metrics().active_generations == 1 + 2 * 40 * 6
     assert not storage.exists("old")
     shared = storage.get("shared").to_item()
