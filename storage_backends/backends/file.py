@@ -83,21 +83,23 @@ class FileStorage(GenerationStateStorage):
     # -- writes -------------------------------------------------------------------------
 
     def _save(self, item: dict[str, Any], now: str) -> GenerationState:
-        name = file_name_for(item[ID_FIELD])
-        with self._locked(name):
-            created = self._stored_created_at(name, item[ID_FIELD])
-            return self._write(name, stamp_for_save(item, now, existing_created_at=created))
+        return self._store(item, now)
 
     def _save_many(self, items: list[dict[str, Any]], now: str, *, preserve_timestamps: bool) -> None:
         for item in items:
             _encode(item)  # refuse an item JSON cannot hold before writing any
         for item in items:
-            if not preserve_timestamps:
-                self._save(item, now)
-                continue
-            name = file_name_for(item[ID_FIELD])
-            with self._locked(name):
-                self._write(name, item)
+            self._store(item, None if preserve_timestamps else now, sync_directory=False)
+        self._sync_directory()  # once for the whole batch
+
+    def _store(self, item: dict[str, Any], now: str | None, *, sync_directory: bool = True) -> GenerationState:
+        """Create or replace one document: stamped as ``save`` does, or exactly as given without ``now``."""
+        name = file_name_for(item[ID_FIELD])
+        with self._locked(name):
+            if now is not None:
+                created = self._stored_created_at(name, item[ID_FIELD])
+                item = stamp_for_save(item, now, existing_created_at=created)
+            return self._write(name, item, sync_directory=sync_directory)
 
     def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
         name = file_name_for(generation_id)
@@ -181,7 +183,7 @@ class FileStorage(GenerationStateStorage):
         except (StorageNotFoundError, StorageCorruptDocumentError):
             return None
 
-    def _write(self, name: str, item: dict[str, Any]) -> GenerationState:
+    def _write(self, name: str, item: dict[str, Any], *, sync_directory: bool = True) -> GenerationState:
         data = _encode(item)
         state = read_item(item[ID_FIELD], item)
         temp = self._directory / f".{secrets.token_hex(8)}{TEMP_SUFFIX}"
@@ -192,11 +194,12 @@ class FileStorage(GenerationStateStorage):
                 os.fsync(file.fileno())
                 key = _key_of(os.fstat(file.fileno()))
             os.replace(temp, self._directory / name)
-            self._sync_directory()
         except OSError as exc:
             with suppress(OSError):
                 temp.unlink(missing_ok=True)
             raise _failure(f"write {name}", exc, item[ID_FIELD]) from exc
+        if sync_directory:
+            self._sync_directory()
         with self._index_lock:
             self._index[name] = (key, _summary(item))
         return state
@@ -304,12 +307,15 @@ class FileStorage(GenerationStateStorage):
             return None
 
     def _sync_directory(self) -> None:
-        """Make a rename durable: the directory entry is only on disk once the directory is synced."""
-        fd = os.open(self._directory, os.O_RDONLY)
+        """Make renames durable: a directory entry is only on disk once the directory is synced."""
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self._directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise _failure("sync the directory", exc) from exc
 
     def _remove_stale_temp_files(self) -> None:
         """Remove temp files left by writers that crashed; a live writer's are younger."""
