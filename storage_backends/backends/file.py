@@ -136,7 +136,7 @@ class FileStorage(GenerationStateStorage):
 
     def _list(self, query: ListQuery) -> Page:
         page = select_page(self._summaries(), query)
-        return page.model_copy(update={"items": [state for state in map(self._full, page.items) if state]})
+        return page.model_copy(update={"items": [state for state in map(self._full, page.items) if state is not None]})
 
     def _count(self) -> int:
         return len(self._summaries())
@@ -164,14 +164,13 @@ class FileStorage(GenerationStateStorage):
 
     # -- documents ----------------------------------------------------------------------
 
-    def _load(self, name: str, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
-        """The document in ``name`` (and its raw item), which must hold ``generation_id``;
-        with None, whatever id it holds, as long as the file is named for that id."""
+    def _load(self, name: str, generation_id: str) -> tuple[GenerationState, dict[str, Any]]:
+        """The document of ``generation_id`` stored in ``name``, and its raw item."""
         try:
             with open(self._directory / name, "rb") as file:
                 data = file.read()
         except FileNotFoundError:
-            raise StorageNotFoundError(generation_id or name) from None
+            raise StorageNotFoundError(generation_id) from None
         except OSError as exc:
             raise _failure(f"read {name}", exc, generation_id) from exc
         return _parse(name, data, generation_id)
@@ -240,7 +239,9 @@ class FileStorage(GenerationStateStorage):
         try:
             with os.scandir(self._directory) as entries:
                 for entry in entries:
-                    if is_document_name(entry.name) and (indexed := self._index_entry(entry, known.get(entry.name))):
+                    if not is_document_name(entry.name):
+                        continue
+                    if (indexed := self._index_entry(entry, known.get(entry.name))) is not None:
                         fresh[entry.name] = indexed
         except OSError as exc:
             raise _failure("list the directory", exc) from exc
@@ -327,6 +328,8 @@ class FileStorage(GenerationStateStorage):
 
 
 def _parse(name: str, data: bytes, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
+    """The document in the bytes of file ``name``, which must hold ``generation_id`` (None: the id
+    the file is named for). Anything else is corrupt, named by the id asked for, else the file."""
     label = generation_id or name
     try:
         item = json.loads(data)
