@@ -1,0 +1,86 @@
+"""Browser fixtures: Debian's chromium, driven by Playwright's sync API, against ``live_server``.
+
+Each test gets an empty memory storage (the dashboard tests' fixture), a staff user signed in
+by session cookie, and a fresh browser context. Screenshots go to the git-ignored
+``artifacts/`` folder; ``docs/screenshots/`` keeps the copies the README shows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.test import Client
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.dashboard.conftest import storage  # noqa: F401  (the same empty memory storage per test)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# (creating users) are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(item.fspath).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def staff_cookie(transactional_db, live_server) -> dict[str, str]:
+    """A signed-in staff superuser's session cookie for the live server."""
+    user = User.objects.create_superuser("browser", "browser@example.com", "not-used-to-sign-in")
+    client = Client()
+    client.force_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    return {"name": name, "value": client.cookies[name].value, "url": live_server.url}
+
+
+@pytest.fixture
+def context(chromium: Browser, staff_cookie: dict[str, str]) -> Iterator[BrowserContext]:
+    context = chromium.new_context(viewport=DESKTOP)
+    context.add_cookies([staff_cookie])
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def screenshot(page: Page, name: str, *, docs: bool = False) -> None:
+    """Save the viewport as ``artifacts/<name>.png`` (and ``docs/screenshots/<name>.png``)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if docs:
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (DOCS_SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())

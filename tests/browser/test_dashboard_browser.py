@@ -1,0 +1,141 @@
+"""The dashboard in a real browser: live search, paging, the timeline, dark mode, screenshots."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PHONE, screenshot
+from tests.factories import ago, completed_stages, make_item
+
+ROWS = "#table-section tbody tr"
+
+
+def seed(storage, count: int = 30) -> None:
+    """``count`` generations a minute apart (gen-000 the newest); every third one is about paella."""
+    items = [
+        make_item(f"gen-{n:03d}", prompt=f"{'Paella' if n % 3 == 0 else 'Otters'} video number {n}",
+                  created_at=ago(minutes=n + 1), updated_at=ago(minutes=n), **completed_stages())
+        for n in range(count)
+    ]
+    storage.save_many(items, preserve_timestamps=True)
+
+
+def failed_generation(storage) -> None:
+    storage.save_many([make_item(
+        "gen-failed", prompt="A video about solar panels", created_at=ago(minutes=9), updated_at=ago(minutes=7),
+        stageTimestamps={"initialParams": ago(minutes=9), "script": ago(minutes=8), "audio": ago(minutes=7)},
+        script={"content": "Sunlight hits the panel.\nElectrons move.", "mood": "upbeat", "source": "generated"},
+        audio={"error": "TTS provider answered 429: quota exceeded"},
+    )], preserve_timestamps=True)
+
+
+def test_typing_in_search_narrows_the_table_without_a_page_load(page: Page, live_server, storage):
+    seed(storage)
+    page.goto(f"{live_server.url}/")
+    expect(page.locator(ROWS)).to_have_count(30)
+    page.evaluate("window.pageMarker = 'still the same page'")
+
+    page.get_by_label("Search").press_sequentially("paella", delay=30)
+
+    expect(page).to_have_url(re.compile(r"[?&]q=paella"))
+    expect(page.locator(ROWS)).to_have_count(10)
+    expect(page.locator(ROWS).first).to_contain_text("Paella")
+    assert page.evaluate("window.pageMarker") == "still the same page"
+
+
+def test_next_page_and_back(page: Page, live_server, storage):
+    seed(storage)
+    page.goto(f"{live_server.url}/?per_page=10")
+    expect(page.locator(ROWS).first).to_contain_text("gen-000")
+    page.evaluate("window.pageMarker = 1")
+
+    page.get_by_role("link", name="Next ›").click()
+
+    expect(page).to_have_url(re.compile(r"[?&]cursor="))
+    expect(page.locator(ROWS).first).to_contain_text("gen-010")
+    assert page.evaluate("window.pageMarker") == 1
+
+    page.go_back()
+
+    expect(page).not_to_have_url(re.compile(r"cursor="))
+    expect(page.locator(ROWS).first).to_contain_text("gen-000")
+    expect(page.locator(ROWS)).to_have_count(10)
+
+
+def test_detail_page_shows_the_timeline_with_the_failed_stage(page: Page, live_server, storage):
+    failed_generation(storage)
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="gen-failed").click()
+
+    expect(page).to_have_url(f"{live_server.url}/generations/gen-failed/")
+    timeline = page.locator("#timeline")
+    failed_row = timeline.locator(".timeline-row.step-failed")
+    expect(failed_row).to_have_count(1)
+    expect(failed_row).to_contain_text("Audio")
+    expect(failed_row).to_contain_text("quota exceeded")
+    expect(timeline.locator(".timeline-row.step-done")).to_have_count(2)
+    expect(timeline.locator(".timeline-row.step-pending")).to_have_count(5)
+    # The failure stands out: its row is tinted, unlike a done one.
+    done_background = timeline.locator(".step-done").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    failed_background = failed_row.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert failed_background != done_background
+    expect(page.locator("#stage-audio.is-failed")).to_be_visible()
+    screenshot(page, "detail", docs=True)
+
+
+def test_timeline_of_a_running_generation_refreshes_until_final(page: Page, live_server, storage):
+    storage.save_many([make_item("gen-live", created_at=ago(seconds=30), updated_at=ago(seconds=20),
+                                 script={"content": "Hello"})], preserve_timestamps=True)
+    page.goto(f"{live_server.url}/generations/gen-live/")
+    expect(page.locator(".timeline-row.step-running")).to_contain_text("Audio")
+
+    storage.update("gen-live", {"audio": {"error": "voice model unavailable"}})
+
+    # The next poll (every 3 s) swaps the timeline in place and, the generation being final, stops.
+    expect(page.locator(".timeline-row.step-failed")).to_contain_text("voice model unavailable", timeout=8_000)
+    expect(page.locator("#detail-status")).to_contain_text("Failed")
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "/timeline/" in request.url else None)
+    page.wait_for_timeout(4_000)
+    assert polls == []
+
+
+def test_dark_mode_follows_the_system_preference(chromium, staff_cookie, live_server, storage):
+    seed(storage, 3)
+    for scheme, dark in (("dark", True), ("light", False)):
+        context = chromium.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+        context.add_cookies([staff_cookie])
+        page = context.new_page()
+        page.goto(f"{live_server.url}/")
+        red, green, blue = map(int, re.findall(r"\d+", page.evaluate(
+            "getComputedStyle(document.body).backgroundColor"))[:3])
+        luminance = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+        assert (luminance < 0.2) is dark, f"{scheme}: body background luminance {luminance:.2f}"
+        if dark:
+            page.goto(f"{live_server.url}/generations/gen-000/")
+            screenshot(page, "detail-dark")
+        context.close()
+
+
+def test_screenshots_of_list_detail_and_health(chromium, staff_cookie, live_server, storage):
+    seed(storage)
+    failed_generation(storage)
+    errors: list[str] = []
+    for name, size in (("desktop", {"width": 1280, "height": 900}), ("phone", PHONE)):
+        context = chromium.new_context(viewport=size)
+        context.add_cookies([staff_cookie])
+        page = context.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        for page_name, path in (("list", "/"), ("detail", "/generations/gen-failed/"), ("health", "/health/")):
+            page.goto(f"{live_server.url}{path}")
+            expect(page.locator("main")).to_be_visible()
+            suffix = "" if name == "desktop" else "-phone"
+            screenshot(page, f"{page_name}{suffix}", docs=page_name in ("list", "detail") and name == "desktop")
+        # Nothing is wider than the screen at phone width.
+        if name == "phone":
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        context.close()
+    # Among others, a CSP violation (an inline script or style) would show up here.
+    assert errors == []
