@@ -5,10 +5,8 @@ so a reader sees the old or the new document, never part of one. Read-modify-wri
 ``flock`` on one of a few lock files (picked by the document's name), which excludes other
 threads and other processes alike. File names come from ``file_names.file_name_for``.
 
-Listing keeps, per process, the fields the filters and the sort need of every document,
-keyed by file name and (inode, mtime, size): one ``os.scandir`` per call finds what changed
-(here or in another process), and only those files are read again. Full documents are read
-for the page's items only. POSIX only (``fcntl``).
+Listing filters the summaries of ``file_index.DirectoryIndex``, refreshed by one directory
+scan per call, and reads whole documents for the page's items only. POSIX only (``fcntl``).
 """
 
 from __future__ import annotations
@@ -19,18 +17,17 @@ import json
 import logging
 import os
 import secrets
-import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from ..base import GenerationStateStorage
-from ..documents import ID_FIELD, apply_update, present_stages, read_item, stamp_for_save
+from ..documents import ID_FIELD, apply_update, read_item, stamp_for_save
 from ..errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
@@ -41,7 +38,8 @@ from ..errors import (
 from ..filtering import select_page
 from ..models import GenerationState, GenerationStatus, ListQuery, Page, utcnow
 from ..paging import is_older
-from .file_names import file_name_for, is_document_name
+from .file_index import DirectoryIndex, IndexEntry, StatKey, key_of, parse_document
+from .file_names import file_name_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +48,6 @@ LOCK_STRIPES = 64
 TEMP_SUFFIX = ".tmp"
 #: A temp file this old was left by a crashed writer; ``cleanup`` removes it.
 STALE_TEMP_AGE = timedelta(hours=1)
-#: What listing needs of each document besides the id and the times.
-_SUMMARY_KEYS = frozenset({"status", "error", "prompt", "language"})
-
-StatKey = tuple[int, int, int]
-#: A file's stat key and its summary (None: the file is corrupt or unreadable).
-IndexEntry = tuple[StatKey, GenerationState | None]
 
 
 class FileStorage(GenerationStateStorage):
@@ -74,8 +66,7 @@ class FileStorage(GenerationStateStorage):
             self._touch_lock_file()
         except OSError as exc:
             raise StorageInitializationError(f"storage directory {str(directory)!r} is not writable: {exc}") from exc
-        self._index: dict[str, IndexEntry] = {}
-        self._index_lock = threading.Lock()
+        self._index = DirectoryIndex(self._directory)
 
     def describe(self) -> dict[str, Any]:
         return {"directory": str(self._directory)}
@@ -114,7 +105,10 @@ class FileStorage(GenerationStateStorage):
 
     def _cleanup(self, cutoff: str, *, dry_run: bool) -> int:
         entries = self._scan()
-        old = [(name, key, row) for name, (key, row) in entries.items() if row and is_older(row.to_item(), cutoff)]
+        old = [
+            (name, key, row) for name, (key, row) in entries.items()
+            if row is not None and is_older(row.to_item(), cutoff)
+        ]
         if dry_run:
             return len(old)
         self._remove_stale_temp_files()
@@ -136,7 +130,8 @@ class FileStorage(GenerationStateStorage):
 
     def _list(self, query: ListQuery) -> Page:
         page = select_page(self._summaries(), query)
-        return page.model_copy(update={"items": [state for state in map(self._full, page.items) if state is not None]})
+        items = [state for state in map(self._full, page.items) if state is not None]
+        return page.model_copy(update={"items": items})
 
     def _count(self) -> int:
         return len(self._summaries())
@@ -173,7 +168,7 @@ class FileStorage(GenerationStateStorage):
             raise StorageNotFoundError(generation_id) from None
         except OSError as exc:
             raise _failure(f"read {name}", exc, generation_id) from exc
-        return _parse(name, data, generation_id)
+        return parse_document(name, data, generation_id)
 
     def _stored_created_at(self, name: str, generation_id: str) -> str | None:
         """``createdAt`` of the document being replaced; a corrupt one is replaced as new."""
@@ -191,7 +186,7 @@ class FileStorage(GenerationStateStorage):
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
-                key = _key_of(os.fstat(file.fileno()))
+                key = key_of(os.fstat(file.fileno()))
             os.replace(temp, self._directory / name)
         except OSError as exc:
             with suppress(OSError):
@@ -199,8 +194,7 @@ class FileStorage(GenerationStateStorage):
             raise _failure(f"write {name}", exc, item[ID_FIELD]) from exc
         if sync_directory:
             self._sync_directory()
-        with self._index_lock:
-            self._index[name] = (key, _summary(item))
+        self._index.remember(name, key, item)
         return state
 
     def _unlink(self, name: str, generation_id: str) -> bool:
@@ -221,57 +215,6 @@ class FileStorage(GenerationStateStorage):
         except StorageCorruptDocumentError as exc:
             logger.warning("skipping a corrupt document: %s", exc)
             return None
-
-    # -- the listing index --------------------------------------------------------------
-
-    def _summaries(self) -> list[GenerationState]:
-        return [row for _, row in self._scan().values() if row is not None]
-
-    def _scan(self) -> dict[str, IndexEntry]:
-        """Every document's index entry, reading again only the files changed since the last scan.
-
-        Files are read without holding the index lock, so this process's writers never wait on a
-        long scan; an entry a writer stores meanwhile may be dropped, and is then read again.
-        """
-        with self._index_lock:
-            known = self._index
-        fresh: dict[str, IndexEntry] = {}
-        try:
-            with os.scandir(self._directory) as entries:
-                for entry in entries:
-                    if not is_document_name(entry.name):
-                        continue
-                    if (indexed := self._index_entry(entry, known.get(entry.name))) is not None:
-                        fresh[entry.name] = indexed
-        except OSError as exc:
-            raise _failure("list the directory", exc) from exc
-        with self._index_lock:
-            self._index = fresh
-        return dict(fresh)  # a copy: writers go on adding to the index
-
-    def _index_entry(self, entry: os.DirEntry[str], cached: IndexEntry | None) -> IndexEntry | None:
-        """The cached entry while the file is unchanged, else one read afresh; None if the file
-        vanished. A corrupt or unreadable file is indexed without a summary (and logged once)."""
-        try:
-            listed = _key_of(entry.stat())
-        except FileNotFoundError:
-            return None  # deleted since the directory was read
-        if cached is not None and cached[0] == listed:
-            return cached
-        try:
-            with open(entry.path, "rb") as file:
-                key = _key_of(os.fstat(file.fileno()))  # the key of exactly what is read
-                data = file.read()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            logger.warning("skipping unreadable file %s: %s", entry.path, exc)
-            return listed, None
-        try:
-            return key, _summary(_parse(entry.name, data, None)[1])
-        except StorageCorruptDocumentError as exc:
-            logger.warning("skipping corrupt file %s: %s", entry.path, exc)
-            return key, None
 
     # -- files and locks ----------------------------------------------------------------
 
@@ -301,9 +244,18 @@ class FileStorage(GenerationStateStorage):
         even for root, whom permission bits do not stop."""
         os.close(os.open(self._lock_path(0), os.O_RDWR | os.O_CREAT, 0o666))
 
+    def _scan(self) -> dict[str, IndexEntry]:
+        try:
+            return self._index.scan()
+        except OSError as exc:
+            raise _failure("list the directory", exc) from exc
+
+    def _summaries(self) -> list[GenerationState]:
+        return [row for _, row in self._scan().values() if row is not None]
+
     def _stat_key(self, name: str) -> StatKey | None:
         try:
-            return _key_of(os.stat(self._directory / name))
+            return key_of(os.stat(self._directory / name))
         except OSError:
             return None
 
@@ -327,41 +279,11 @@ class FileStorage(GenerationStateStorage):
                     path.unlink()
 
 
-def _parse(name: str, data: bytes, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
-    """The document in the bytes of file ``name``, which must hold ``generation_id`` (None: the id
-    the file is named for). Anything else is corrupt, named by the id asked for, else the file."""
-    label = generation_id or name
-    try:
-        item = json.loads(data)
-    except ValueError as exc:  # also bytes that are not UTF-8
-        raise StorageCorruptDocumentError(label, f"invalid JSON: {exc}") from exc
-    if isinstance(item, Mapping):
-        # Only a document named for its own id is that id's (this also checks hashed names).
-        stored_id = item.get(ID_FIELD)
-        named_for_it = isinstance(stored_id, str) and file_name_for(stored_id) == name
-        if not named_for_it or generation_id not in (None, stored_id):
-            raise StorageCorruptDocumentError(label, f"file {name} holds generation {stored_id!r}", raw=item)
-    return read_item(label, item), item
-
-
 def _encode(item: dict[str, Any]) -> bytes:
     try:
         return json.dumps(item, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise StorageValidationError(f"generation {item.get(ID_FIELD)!r} cannot be stored as JSON: {exc}") from exc
-
-
-def _summary(item: Mapping[str, Any]) -> GenerationState:
-    """The fields the filters and the sort read, so the index stays small without stage contents."""
-    summary = {key: item[key] for key in (ID_FIELD, "createdAt", "updatedAt") if key in item}
-    for stage in present_stages(item):
-        summary[stage] = {key: value for key, value in item[stage].items() if key in _SUMMARY_KEYS}
-    return GenerationState.from_item(summary)
-
-
-def _key_of(stat: os.stat_result) -> StatKey:
-    # A rename puts a new inode in place, so the inode tells rewrites apart even within one mtime tick.
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def _failure(action: str, exc: OSError, generation_id: str | None = None) -> StorageOperationError:

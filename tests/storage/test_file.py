@@ -144,11 +144,11 @@ def test_a_corrupt_file_is_named_on_get_and_skipped_by_list(directory, storage, 
         storage.get("bad")
     assert isinstance(info.value, StorageOperationError)
     assert info.value.generation_id == "bad" and "'bad'" in str(info.value)
-    with caplog.at_level(logging.WARNING, logger="storage_backends.backends.file"):
+    with caplog.at_level(logging.WARNING, logger="storage_backends.backends"):
         assert [state.generation_id for state in storage.list_generations().items] == ["good"]
     assert "bad.json" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="storage_backends.backends.file"):
+    with caplog.at_level(logging.WARNING, logger="storage_backends.backends"):
         storage.list_generations()
     assert caplog.text == ""  # warned once, not on every page
     assert [state.generation_id for state in storage.iter_generations()] == ["good"]

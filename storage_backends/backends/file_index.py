@@ -1,0 +1,119 @@
+"""The file backend's listing index, and how a document file is read.
+
+The index keeps, per process, what the filters and the sort need of every document (no stage
+contents), keyed by file name and (inode, mtime, size). Each ``scan`` is one ``os.scandir``;
+only files whose key changed, written here or by another process, are read again, so a page
+over 10,000 documents costs a directory scan and a filter in memory, not 10,000 reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..documents import ID_FIELD, present_stages, read_item
+from ..errors import StorageCorruptDocumentError
+from ..models import GenerationState
+from .file_names import file_name_for, is_document_name
+
+logger = logging.getLogger(__name__)
+
+#: What listing needs of each stage map: enough for status, current stage, language and search.
+_SUMMARY_KEYS = frozenset({"status", "error", "prompt", "language"})
+
+StatKey = tuple[int, int, int]
+#: A file's stat key and its summary (None: the file is corrupt or unreadable).
+IndexEntry = tuple[StatKey, GenerationState | None]
+
+
+class DirectoryIndex:
+    """Summaries of the documents in one directory, refreshed by ``scan``. Thread-safe."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._entries: dict[str, IndexEntry] = {}
+        self._lock = threading.Lock()
+
+    def scan(self) -> dict[str, IndexEntry]:
+        """Every document's entry, reading again only the files changed since the last scan.
+
+        Files are read without holding the lock, so this process's writers never wait on a long
+        scan; an entry a writer stores meanwhile may be dropped, and is then read again.
+        Raises ``OSError`` if the directory cannot be read.
+        """
+        with self._lock:
+            known = self._entries
+        fresh: dict[str, IndexEntry] = {}
+        with os.scandir(self._directory) as entries:
+            for entry in entries:
+                if not is_document_name(entry.name):
+                    continue
+                if (indexed := self._entry(entry, known.get(entry.name))) is not None:
+                    fresh[entry.name] = indexed
+        with self._lock:
+            self._entries = fresh
+        return dict(fresh)  # a copy: writers go on adding to the index
+
+    def remember(self, name: str, key: StatKey, item: Mapping[str, Any]) -> None:
+        """Index a document this process just wrote, so the next scan need not read it."""
+        with self._lock:
+            self._entries[name] = (key, summary_of(item))
+
+    def _entry(self, entry: os.DirEntry[str], cached: IndexEntry | None) -> IndexEntry | None:
+        """The cached entry while the file is unchanged, else one read afresh; None if the file
+        vanished. A corrupt or unreadable file is indexed without a summary (and logged once)."""
+        try:
+            listed = key_of(entry.stat())
+        except FileNotFoundError:
+            return None  # deleted since the directory was read
+        if cached is not None and cached[0] == listed:
+            return cached
+        try:
+            with open(entry.path, "rb") as file:
+                key = key_of(os.fstat(file.fileno()))  # the key of exactly what is read
+                data = file.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            logger.warning("skipping unreadable file %s: %s", entry.path, exc)
+            return listed, None
+        try:
+            return key, summary_of(parse_document(entry.name, data, None)[1])
+        except StorageCorruptDocumentError as exc:
+            logger.warning("skipping corrupt file %s: %s", entry.path, exc)
+            return key, None
+
+
+def parse_document(name: str, data: bytes, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
+    """The document in the bytes of file ``name``, which must hold ``generation_id`` (None: the id
+    the file is named for). Anything else is corrupt, named by the id asked for, else the file."""
+    label = generation_id or name
+    try:
+        item = json.loads(data)
+    except ValueError as exc:  # also bytes that are not UTF-8
+        raise StorageCorruptDocumentError(label, f"invalid JSON: {exc}") from exc
+    if isinstance(item, Mapping):
+        # Only a document named for its own id is that id's (this also checks hashed names).
+        stored_id = item.get(ID_FIELD)
+        named_for_it = isinstance(stored_id, str) and file_name_for(stored_id) == name
+        if not named_for_it or generation_id not in (None, stored_id):
+            raise StorageCorruptDocumentError(label, f"file {name} holds generation {stored_id!r}", raw=item)
+    return read_item(label, item), item
+
+
+def summary_of(item: Mapping[str, Any]) -> GenerationState:
+    """The fields the filters and the sort read, so the index stays small without stage contents."""
+    summary = {key: item[key] for key in (ID_FIELD, "createdAt", "updatedAt") if key in item}
+    for stage in present_stages(item):
+        summary[stage] = {key: value for key, value in item[stage].items() if key in _SUMMARY_KEYS}
+    return GenerationState.from_item(summary)
+
+
+def key_of(stat: os.stat_result) -> StatKey:
+    # A rename puts a new inode in place, so the inode tells rewrites apart even within one mtime tick.
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
