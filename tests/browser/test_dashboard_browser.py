@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, screenshot
 from tests.factories import ago, completed_stages, make_item
+
+pytestmark = pytest.mark.browser
 
 ROWS = "#table-section tbody tr"
 
