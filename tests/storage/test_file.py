@@ -23,6 +23,7 @@ from storage_backends import (
     StorageOperationError,
     StorageValidationError,
 )
+from storage_backends.backends import file_index
 from storage_backends.backends.file import FileStorage
 from storage_backends.backends.file_names import file_name_for
 
@@ -281,6 +282,26 @@ def test_the_list_index_sees_changes_made_by_another_process(directory, storage)
     assert [s.generation_id for s in storage.list_generations(ListQuery(language="fr")).items] == ["changed"]
     assert [s.generation_id for s in storage.list_generations(ListQuery(language="de")).items] == ["rewritten"]
     assert storage.get_metrics().active_generations == 3
+
+
+def test_the_list_index_reads_only_files_that_changed(directory, storage, monkeypatch):
+    storage.save_many([make_item(f"g{n}") for n in range(20)])
+    (directory / "foreign.json").write_text(json.dumps(seed_document("foreign")), "utf-8")
+    parsed = []
+    real_parse = file_index.parse_document
+
+    def counting_parse(name, *args):
+        parsed.append(name)
+        return real_parse(name, *args)
+
+    monkeypatch.setattr(file_index, "parse_document", counting_parse)
+    storage.list_generations()
+    assert parsed == ["foreign.json"]  # this process's own writes were indexed as they were made
+    storage.list_generations()
+    assert parsed == ["foreign.json"]
+    (directory / "g3.json").write_text(json.dumps(make_item("g3", prompt="edited")), "utf-8")
+    assert storage.list_generations(ListQuery(search="edited")).items[0].generation_id == "g3"
+    assert parsed == ["foreign.json", "g3.json"]
 
 
 def test_list_pages_carry_whole_documents(storage):
