@@ -95,7 +95,7 @@ class DynamoDBStorage(GenerationStateStorage):
     # -- writes ---------------------------------------------------------------------------
 
     def _save(self, item: dict[str, Any], now: str) -> GenerationState:
-        refuse_index_names(item)
+        self._check(item, now)
         generation_id = item[ID_FIELD]
         for _ in range(_WRITE_ATTEMPTS):
             expr, existing_created = Expression(), None
@@ -124,7 +124,7 @@ class DynamoDBStorage(GenerationStateStorage):
         # One BatchWriteItem may not name a key twice: the last of duplicates wins, as with save.
         latest = list({item[ID_FIELD]: item for item in items}.values())
         for item in latest:
-            refuse_index_names(item)
+            self._check(item, now)
         if not preserve_timestamps:
             created = self._stored_created_at([item[ID_FIELD] for item in latest if not item.get(CREATED)])
             latest = [stamp_for_save(item, now, existing_created_at=created.get(item[ID_FIELD])) for item in latest]
@@ -296,6 +296,12 @@ class DynamoDBStorage(GenerationStateStorage):
                         deadline_seconds=self._batch_deadline)
         items = [from_item_values(raw) for raw in found]
         return {item[ID_FIELD]: item[CREATED] for item in items if item.get(CREATED)}
+
+    def _check(self, item: dict[str, Any], now: str) -> None:
+        """Refuse what DynamoDB would, before any request (the stored createdAt is not known yet,
+        and a different one of the same format would not change the size)."""
+        refuse_index_names(item)
+        self._encode(stamp_for_save(item, now, existing_created_at=None))
 
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as sent, index attributes included, after DynamoDB's limits are checked."""

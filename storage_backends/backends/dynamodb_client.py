@@ -27,21 +27,28 @@ THROTTLE_CODES = frozenset({
 })
 
 
+#: One boto3 session per profile: a session loads the service model once (~0.1 s) and is not
+#: thread-safe, so clients are made from it under a lock; the clients themselves are thread-safe.
+_sessions: dict[str | None, boto3.session.Session] = {}
+_sessions_lock = threading.Lock()
+
+
 def make_client(settings: ClientSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int):
     """A low-level DynamoDB client; explicit credentials win, else boto3's chain (env, profile, role)."""
-    session = boto3.session.Session(
-        aws_access_key_id=settings.access_key_id,
-        aws_secret_access_key=settings.secret_access_key,
-        aws_session_token=settings.session_token,
-        profile_name=settings.profile,
-        region_name=settings.region,
-    )
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        # total_max_attempts counts the first try (botocore's max_attempts would not), as AWS_MAX_ATTEMPTS does.
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
-    return session.client("dynamodb", endpoint_url=settings.endpoint, config=config)
+    with _sessions_lock:
+        if settings.profile not in _sessions:
+            _sessions[settings.profile] = boto3.session.Session(profile_name=settings.profile)
+        return _sessions[settings.profile].client(
+            "dynamodb", region_name=settings.region, endpoint_url=settings.endpoint, config=config,
+            aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key,
+            aws_session_token=settings.session_token,
+        )
 
 
 class DynamoDBCalls:

@@ -79,7 +79,7 @@ def number_text(value: int | float | Decimal) -> str:
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     if not number.is_finite():
         raise StorageValidationError(f"DynamoDB cannot store {value!r} (NaN and Infinity are not numbers there)")
-    digits = len(number.normalize().as_tuple().digits) if number else 1
+    digits = _significant_digits(number)
     if digits > MAX_DIGITS:
         raise StorageValidationError(
             f"number {value!r} has {digits} significant digits; DynamoDB keeps at most {MAX_DIGITS}"
@@ -125,8 +125,12 @@ def _value_size(value: AttributeValue) -> int:
 
 def _number_size(text: str) -> int:
     """One byte per two significant digits, plus one."""
-    digits = Decimal(text).normalize().as_tuple().digits
-    return (len(digits) + 1) // 2 + 1
+    return (_significant_digits(Decimal(text)) + 1) // 2 + 1
+
+
+def _significant_digits(number: Decimal) -> int:
+    # Not Decimal.normalize(): it rounds to the context's 28 digits.
+    return len("".join(map(str, number.as_tuple().digits)).strip("0")) or 1
 
 
 def _number(text: str) -> int | float:

@@ -1,0 +1,362 @@
+"""DynamoDB-only behaviour: the service's limits, its failure paths, and its configuration.
+
+moto never throttles, never leaves ``UnprocessedItems`` and accepts oversized batches, so those
+paths run against botocore's ``Stubber`` and an event hook that sees every request.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from botocore.stub import Stubber
+
+from storage_backends import (
+    ListQuery,
+    StorageFactory,
+    StorageInitializationError,
+    StorageOperationError,
+    StorageValidationError,
+)
+from storage_backends.backends.dynamodb import DynamoDBStorage
+
+from ..factories import ago, make_item
+
+
+def client_of(storage: DynamoDBStorage):
+    return storage._calls.client
+
+
+def sent_requests(storage: DynamoDBStorage) -> dict[str, int]:
+    return {name: stats["calls"] for name, stats in storage.get_metrics().details["requests"].items()}
+
+
+@pytest.fixture
+def storage(aws_mock, dynamodb_table_name) -> Iterator[DynamoDBStorage]:
+    with DynamoDBStorage(table_name=dynamodb_table_name) as storage:
+        yield storage
+
+
+@pytest.fixture
+def batch_sizes(storage) -> list[int]:
+    """How many writes each BatchWriteItem request carried, seen as botocore sends it."""
+    sizes: list[int] = []
+
+    def count(params, **_):
+        sizes.append(sum(len(requests) for requests in params["RequestItems"].values()))
+
+    # before-parameter-build sees every request, stubbed ones too (Stubber answers at before-call).
+    client_of(storage).meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", count)
+    return sizes
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+def test_no_batch_write_carries_more_than_25_writes(storage, batch_sizes):
+    storage.save_many([make_item(f"g{n:03d}", created_at=ago(days=2)) for n in range(130)])
+    assert storage.cleanup() == 130
+    assert batch_sizes and max(batch_sizes) == 25
+    assert sum(batch_sizes) == 260  # 130 puts and 130 deletes
+
+
+def test_an_item_over_400_kb_is_refused_before_any_request(storage):
+    storage.save(make_item("small"))
+    before = sent_requests(storage)
+    with pytest.raises(StorageValidationError, match=r"4\d\d,\d{3} bytes"):
+        storage.save(make_item("big", script={"content": "x" * 401 * 1024}))
+    with pytest.raises(StorageValidationError, match="bytes"):
+        storage.save_many([make_item("ok"), make_item("big", script={"content": "x" * 401 * 1024})])
+    with pytest.raises(StorageValidationError, match="bytes"):
+        storage.update("small", {"script": {"content": "x" * 401 * 1024}})
+    assert sent_requests(storage) == before
+    assert not storage.exists("ok")
+
+
+def test_an_item_just_under_the_limit_is_stored(storage):
+    storage.save(make_item("big", script={"content": "x" * 390 * 1024}))
+    assert len(storage.get("big").script.content) == 390 * 1024
+
+
+@pytest.mark.parametrize("number, shown", [
+    (10 ** 38 + 1, "100000000000000000000000000000000000001"),
+    (Decimal("1.234567890123456789012345678901234567891"), "1.234567890123456789012345678901234567891"),
+    (math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf"),
+])
+def test_numbers_dynamodb_cannot_hold_are_refused_with_the_value(storage, number, shown):
+    with pytest.raises(StorageValidationError, match=shown):
+        storage.save(make_item("g1", extra={"n": number}))
+    assert not storage.exists("g1")
+
+
+def test_floats_are_written_as_their_shortest_decimal(storage):
+    storage.save(make_item("g1", extra={"tenth": 0.1, "third": 1 / 3, "big": 1e100, "tiny": 5e-120}))
+    raw = client_of(storage).get_item(TableName=storage._table, Key={"generationId": {"S": "g1"}})["Item"]
+    assert raw["extra"]["M"]["tenth"] == {"N": "0.1"}
+    assert storage.get("g1").to_item()["extra"] == {"tenth": 0.1, "third": 1 / 3, "big": 1e100, "tiny": 5e-120}
+
+
+def test_reserved_words_in_stage_maps_round_trip(storage):
+    reserved = {"status": "ok", "url": "https://a/b.mp4", "duration": 3.5, "name": "n", "data": {"size": 1},
+                "text": "t", "key": "k", "values": [1], "count": 2, "timestamp": "now", "language": "en"}
+    storage.save(make_item("g1", audio=dict(reserved), size={"count": 1}))
+    storage.update("g1", {"baseVideo": dict(reserved), "order": {"by": "x"}})
+    got = storage.get("g1").to_item()
+    assert got["audio"] == reserved and got["baseVideo"] == reserved
+    assert got["size"] == {"count": 1} and got["order"] == {"by": "x"}
+
+
+def test_index_attributes_never_show_in_the_document(storage):
+    saved = storage.save(make_item("g1", prompt="Otters"))
+    updated = storage.update("g1", {"initialParams": {"prompt": "Seals", "language": "FR"}})
+    listed = storage.list_generations().items[0]
+    for state in (saved, updated, storage.get("g1"), listed):
+        assert not [key for key in state.to_item() if key.startswith("_gennie")]
+    assert [s.generation_id for s in storage.list_generations(ListQuery(search="seals", language="fr")).items] == ["g1"]
+
+
+def test_the_backends_own_attribute_names_are_refused(storage):
+    with pytest.raises(StorageValidationError, match="reserved"):
+        storage.save(make_item("g1", _gennieShard="mine"))
+    storage.save(make_item("g1"))
+    with pytest.raises(StorageValidationError, match="reserved"):
+        storage.update("g1", {"_gennieCreated": "x"})
+
+
+# -- listing cost ---------------------------------------------------------------------------
+
+def test_a_page_reads_about_a_page_of_items_however_large_the_table(storage):
+    storage.save_many([make_item(f"g{n:03d}", created_at=ago(minutes=n)) for n in range(400)],
+                      preserve_timestamps=True)
+    page = storage.list_generations(ListQuery(limit=20))
+    assert [s.generation_id for s in page.items] == [f"g{n:03d}" for n in range(20)]
+    assert storage.get_metrics().details["last_list_items_read"] <= 2 * 20
+    storage.list_generations(ListQuery(limit=20, cursor=page.next_cursor))
+    assert storage.get_metrics().details["last_list_items_read"] <= 2 * 20
+
+
+def test_a_rare_filter_returns_short_pages_with_cursors_once_the_read_budget_is_spent(aws_mock, dynamodb_table_name):
+    with DynamoDBStorage(table_name=dynamodb_table_name, list_read_budget="30") as storage:
+        items = [make_item(f"g{n:03d}", created_at=ago(minutes=n), language="fr" if n % 25 == 0 else "en")
+                 for n in range(100)]
+        storage.save_many(items, preserve_timestamps=True)
+        found, query, pages = [], ListQuery(language="fr", limit=10), 0
+        while True:
+            page = storage.list_generations(query)
+            pages += 1
+            assert storage.get_metrics().details["last_list_items_read"] <= 30
+            found += [s.generation_id for s in page.items]
+            if page.next_cursor is None:
+                break
+            query = query.model_copy(update={"cursor": page.next_cursor})
+        assert found == ["g000", "g025", "g050", "g075"]
+        assert pages >= 4
+
+
+# -- failure paths (Stubber) ----------------------------------------------------------------
+
+def _keys(*ids: str) -> list[dict]:
+    return [{"generationId": {"S": i}} for i in ids]
+
+
+def test_unprocessed_deletes_are_sent_again(storage):
+    storage.exists("warm-up")  # the table exists; from here on every request is stubbed
+    old = [f"old{n}" for n in range(30)]
+    deletes = [{"DeleteRequest": {"Key": key}} for key in _keys(*old)]
+    with Stubber(client_of(storage)) as stub:
+        stub.add_response("scan", {"Items": _keys(*old), "Count": 30, "ScannedCount": 30})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {storage._table: deletes[20:25]}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {storage._table: deletes[22:23]}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        assert storage.cleanup() == 30
+        stub.assert_no_pending_responses()
+
+
+def test_deletes_still_unprocessed_at_the_deadline_are_named(aws_mock, dynamodb_table_name):
+    with DynamoDBStorage(table_name=dynamodb_table_name, batch_deadline_seconds="0.3") as storage:
+        storage.exists("warm-up")
+        stuck = [{"DeleteRequest": {"Key": key}} for key in _keys("stuck-1", "stuck-2")]
+        with Stubber(client_of(storage)) as stub:
+            stub.add_response("scan", {"Items": _keys("stuck-1", "stuck-2"), "Count": 2, "ScannedCount": 2})
+            for _ in range(30):
+                stub.add_response("batch_write_item", {"UnprocessedItems": {storage._table: stuck}})
+            started = time.monotonic()
+            with pytest.raises(StorageOperationError, match="'stuck-1', 'stuck-2'") as info:
+                storage.cleanup()
+        assert info.value.code == "UnprocessedItems"
+        assert time.monotonic() - started < 2
+
+
+def test_unprocessed_puts_of_save_many_are_sent_again(storage, batch_sizes):
+    storage.exists("warm-up")
+    items = [make_item(f"g{n}", created_at=ago(days=1), updated_at=ago(days=1)) for n in range(3)]
+    left = [{"PutRequest": {"Item": storage._encode(item)}} for item in items[1:]]
+    with Stubber(client_of(storage)) as stub:
+        stub.add_response("batch_write_item", {"UnprocessedItems": {storage._table: left}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}},
+                          expected_params={"RequestItems": {storage._table: left}})
+        assert storage.save_many(items, preserve_timestamps=True) == 3
+        stub.assert_no_pending_responses()
+    assert batch_sizes == [3, 2]
+
+
+def test_throttling_after_botocores_retries_is_an_operation_error_with_its_code(storage):
+    storage.exists("warm-up")
+    with Stubber(client_of(storage)) as stub:
+        stub.add_client_error("get_item", service_error_code="ProvisionedThroughputExceededException",
+                              http_status_code=400)
+        with pytest.raises(StorageOperationError) as info:
+            storage.get("g1")
+    assert info.value.code == "ProvisionedThroughputExceededException"
+    assert isinstance(info.value.__cause__, Exception)
+    metrics = storage.get_metrics()
+    assert metrics.details["throttles"] == 1
+    assert metrics.operations["get"].errors == 1
+
+
+def test_retries_reported_by_botocore_are_counted(storage):
+    storage.exists("warm-up")
+    with Stubber(client_of(storage)) as stub:
+        stub.add_response("get_item", {"ResponseMetadata": {"RetryAttempts": 2}})
+        stub.add_response("get_item", {"Item": {"generationId": {"S": "g1"}}, "ResponseMetadata": {"RetryAttempts": 1}})
+        assert not storage.exists("g1")
+        assert storage.get("g1").generation_id == "g1"
+    assert storage.get_metrics().details["retries"] == 3
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "UnrecognizedClientException", "ResourceNotFoundException"])
+def test_aws_errors_on_first_use_are_initialization_errors_with_the_code(aws_mock, dynamodb_table_name, code):
+    storage = DynamoDBStorage(table_name=dynamodb_table_name, create_table=False)
+    with Stubber(client_of(storage)) as stub:
+        stub.add_client_error("describe_table", service_error_code=code, http_status_code=400)
+        with pytest.raises(StorageInitializationError, match=code):
+            storage.get("g1")
+
+
+def test_a_table_with_another_key_is_refused_naming_it(aws_mock, dynamodb_table_name):
+    import boto3
+
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName=dynamodb_table_name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+    )
+    with pytest.raises(StorageInitializationError, match=rf"{dynamodb_table_name}.*pk \(HASH\), sk \(RANGE\)"):
+        DynamoDBStorage(table_name=dynamodb_table_name).get("g1")
+
+
+def test_a_missing_table_is_created_only_when_allowed(aws_mock, dynamodb_table_name):
+    with pytest.raises(StorageInitializationError, match="does not exist"):
+        DynamoDBStorage(table_name=dynamodb_table_name, create_table="false").save(make_item("g1"))
+    storage = DynamoDBStorage(table_name=dynamodb_table_name)
+    storage.save(make_item("g1"))
+    table = client_of(storage).describe_table(TableName=dynamodb_table_name)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["gennie-created-index"]
+    assert DynamoDBStorage(table_name=dynamodb_table_name, create_table=False).get("g1").generation_id == "g1"
+
+
+# -- health ---------------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_is_healthy_is_false_within_3_seconds_when_the_endpoint_is_down():
+    storage = StorageFactory.from_url(f"dynamodb://t-down?endpoint=http://127.0.0.1:{_closed_port()}")
+    started = time.monotonic()
+    assert storage.is_healthy() is False
+    assert time.monotonic() - started < 3
+
+
+def test_is_healthy_over_http(moto_server, dynamodb_table_name):
+    storage = StorageFactory.from_url(f"dynamodb://{dynamodb_table_name}?endpoint={moto_server}")
+    assert storage.is_healthy() is True
+    assert storage.describe()["table"] == dynamodb_table_name
+
+
+# -- metrics and counts ---------------------------------------------------------------------
+
+def test_counts_are_cached_and_say_how_fresh_they_are(aws_mock, dynamodb_table_name):
+    reader = DynamoDBStorage(table_name=dynamodb_table_name, count_cache_seconds="60")
+    writer = DynamoDBStorage(table_name=dynamodb_table_name)
+    writer.save(make_item("g1"))
+    assert reader.get_metrics().active_generations == 1
+    assert sum(reader.count_by_status().values()) == 1
+    writer.save(make_item("g2"))  # another process: the reader's cache does not know
+    metrics = reader.get_metrics()
+    assert metrics.active_generations == 1
+    assert sum(reader.count_by_status().values()) == 1
+    assert set(metrics.details["count_ages_seconds"]) == {"generations", "by status, stalled after 0:30:00"}
+    assert metrics.details["count_cache_seconds"] == 60
+    reader.save(make_item("g3"))  # its own write drops the cache
+    assert reader.get_metrics().active_generations == 3
+    fresh = DynamoDBStorage(table_name=dynamodb_table_name, count_cache_seconds=0)
+    assert fresh.get_metrics().active_generations == 3
+    writer.delete("g1")
+    assert fresh.get_metrics().active_generations == 2
+
+
+def test_metrics_time_every_request(storage):
+    storage.save(make_item("g1"))
+    storage.get("g1")
+    requests = storage.get_metrics().details["requests"]
+    assert requests["get_item"]["calls"] >= 2  # the save read createdAt, then the get
+    assert requests["put_item"]["calls"] == 1 and requests["put_item"]["total_seconds"] > 0
+
+
+# -- configuration --------------------------------------------------------------------------
+
+def test_url_options_are_converted_from_strings(moto_server, dynamodb_table_name):
+    storage = StorageFactory.from_url(
+        f"dynamodb://{dynamodb_table_name}?region=eu-west-1&endpoint={moto_server}&max_attempts=7"
+        "&connect_timeout=2.5&read_timeout=4&create_table=yes&count_cache_seconds=5"
+    )
+    config = client_of(storage).meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 7}
+    assert (config.connect_timeout, config.read_timeout) == (2.5, 4.0)
+    assert client_of(storage).meta.region_name == "eu-west-1"
+    storage.save(make_item("g1"))
+    assert storage.get("g1").generation_id == "g1"
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"max_attempts": "many"}, "max_attempts"), ({"max_attempts": "0"}, "max_attempts"),
+    ({"max_attempts": 2.5}, "max_attempts"), ({"connect_timeout": "-1"}, "connect_timeout"),
+    ({"create_table": "perhaps"}, "create_table"), ({"table_name": "a b"}, "table_name"),
+    ({"endpoint": "localhost:8000"}, "endpoint"), ({"access_key_id": "AKIA"}, "secret_access_key"),
+    ({"count_cache_seconds": "nan"}, "count_cache_seconds"), ({"tableName": 5}, "table_name"),
+])
+def test_bad_options_are_refused_by_name(options, named):
+    with pytest.raises(StorageInitializationError, match=named):
+        StorageFactory.create_storage({"type": "dynamodb", "options": options})
+
+
+def test_from_env_reads_the_seeds_variables(moto_server, dynamodb_table_name):
+    storage = StorageFactory.from_env({
+        "GENNIE_STORAGE_TYPE": "dynamodb", "DYNAMODB_TABLE_NAME": dynamodb_table_name,
+        "AWS_REGION": "us-west-2", "DYNAMODB_ENDPOINT": moto_server,
+        "AWS_ACCESS_KEY_ID": "env-key", "AWS_SECRET_ACCESS_KEY": "env-secret",
+    })
+    assert storage.describe() | {"create_table": True} == {
+        "table": dynamodb_table_name, "region": "us-west-2", "endpoint": moto_server,
+        "index": "gennie-created-index", "create_table": True,
+    }
+    assert client_of(storage)._request_signer._credentials.access_key == "env-key"
+    storage.save(make_item("g1"))
+    assert storage.exists("g1")
+
+
+def test_explicit_credentials_win_over_the_environment():
+    storage = DynamoDBStorage(access_key_id="explicit", secret_access_key="s")
+    assert client_of(storage)._request_signer._credentials.access_key == "explicit"
+    assert DynamoDBStorage().describe() | {"endpoint": None} == {
+        "table": "video-gennie-generations", "region": "us-east-1", "endpoint": None,
+        "index": "gennie-created-index", "create_table": True,
+    }
