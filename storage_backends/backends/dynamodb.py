@@ -90,7 +90,8 @@ class DynamoDBStorage(GenerationStateStorage):
         self._table_wait = as_number("table_wait_seconds", table_wait_seconds, minimum=0)
         self._ready = False
         self._ready_lock = threading.Lock()
-        self._last_list_read = 0
+        self._list_read = (0, 0)  # DynamoDB items read by the last list call, and by all of them
+        self._list_lock = threading.Lock()
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -203,8 +204,9 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _list(self, query: ListQuery) -> Page:
         self._ensure_ready()
-        page, self._last_list_read = list_page(self._calls, self._table, query, budget=self._read_budget,
-                                               read=self._read)
+        page, read = list_page(self._calls, self._table, query, budget=self._read_budget, read=self._read)
+        with self._list_lock:
+            self._list_read = (read, self._list_read[1] + read)
         return page
 
     def _count(self) -> int:
@@ -256,7 +258,8 @@ class DynamoDBStorage(GenerationStateStorage):
             "table": self._table,
             "count_cache_seconds": self._counts.max_age,
             "count_ages_seconds": self._counts.ages(),
-            "last_list_items_read": self._last_list_read,
+            "last_list_items_read": self._list_read[0],
+            "list_items_read": self._list_read[1],
         }
 
     def describe(self) -> dict[str, Any]:
