@@ -145,7 +145,7 @@ def run(backend: str, count: int, samples: int, budget: float) -> None:
             storage = target.storage
             ids, created, fill_seconds = fill(storage, count, now)
             print(f"{backend}: filled {count:,} generations in {fill_seconds:.1f} s "
-                  f"({count / fill_seconds:,.0f}/s, save_many of {FILL_CHUNK})")
+                  f"({count / fill_seconds:,.0f}/s, save_many of {FILL_CHUNK})", flush=True)
             bench = Bench(target, samples, budget)
             measure_all(bench, storage, ids, created, rng)
             print(f"\n{'operation':<26}{'median ms':>10}{'p95 ms':>10}{'samples':>9}")

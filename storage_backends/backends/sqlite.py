@@ -30,7 +30,7 @@ from ..errors import (
 from ..models import GenerationState, GenerationStatus, ListQuery, Page, format_timestamp, utcnow
 from ..paging import build_page, position_of
 from .sqlite_pool import ConnectionPool
-from .sqlite_query import count_by_phase_sql, is_broad_search, select_page
+from .sqlite_query import count_by_phase_sql, plan_search, select_page
 from .sqlite_schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
 
 logger = logging.getLogger(__name__)
@@ -148,12 +148,11 @@ class SQLiteStorage(GenerationStateStorage):
         states: list[GenerationState] = []
         after = position.key
         with self._reading() as conn:
-            broad = is_broad_search(conn, query)
+            search = plan_search(conn, query)
             # Corrupt rows are skipped, so read on until the page is full or the rows run out.
             while True:
                 wanted = query.limit + 1 - len(states)
-                sql, params = select_page(query, at, after=after, ascending=ascending, limit=wanted,
-                                          broad_search=broad)
+                sql, params = select_page(query, at, search=search, after=after, ascending=ascending, limit=wanted)
                 rows = conn.execute(sql, params).fetchall()
                 states.extend(self._readable(rows))
                 if len(rows) < wanted or len(states) > query.limit:

@@ -6,7 +6,9 @@ checks all backends against); rows come in keyset order on (created_key, generat
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,31 +18,71 @@ from .sqlite_schema import FTS_TABLE, TABLE, fold, index_text
 
 #: Trigrams need three characters; a shorter search scans rows in page order instead.
 MIN_INDEXED_SEARCH = 3
-#: A search matching fewer rows than this fetches them by rowid and sorts them; a broader one
+#: A search matching fewer rows than this reads them by rowid and sorts them; a broader one
 #: walks the ordered index and keeps the rows that match, stopping when the page is full.
 BROAD_SEARCH = 500
+
+#: The rowids whose id or prompt holds the phrase, read from the trigram index.
+MATCHES_SQL = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
 
 #: In progress and not updated since the cut-off (updated_key '' means no readable time).
 _STALLED = "(phase = 'in_progress' AND updated_key > '' AND updated_key < ?)"
 
 
-def select_page(query: ListQuery, at: datetime, *, after: SortKey | None, ascending: bool, limit: int,
-                broad_search: bool = False) -> tuple[str, list[Any]]:
+@dataclass(frozen=True)
+class Search:
+    """How pages apply a search, decided once per list call: exactly one field is set."""
+
+    #: A narrow search: every matching rowid (fewer than ``BROAD_SEARCH``), read and sorted.
+    rowids: tuple[int, ...] | None = None
+    #: A broad one: the FTS5 phrase, tested against rows as the ordered index is walked.
+    phrase: str | None = None
+    #: Too short for trigrams: a substring test on each row in page order.
+    needle: str | None = None
+
+
+def plan_search(conn: sqlite3.Connection, query: ListQuery) -> Search | None:
+    """Read up to ``BROAD_SEARCH`` matches from the full-text index to choose how to search."""
+    if not query.search:
+        return None
+    needle = fold(query.search)
+    if len(needle) < MIN_INDEXED_SEARCH:
+        return Search(needle=needle)
+    # A quoted FTS5 string is a phrase of consecutive trigrams: an exact substring match.
+    phrase = '"' + needle.replace('"', '""') + '"'
+    rowids = tuple(rowid for (rowid,) in conn.execute(f"{MATCHES_SQL} LIMIT {BROAD_SEARCH}", (phrase,)))
+    return Search(rowids=rowids) if len(rowids) < BROAD_SEARCH else Search(phrase=phrase)
+
+
+def select_page(query: ListQuery, at: datetime, *, search: Search | None, after: SortKey | None, ascending: bool,
+                limit: int) -> tuple[str, list[Any]]:
     """Up to ``limit`` rows (generation_id, created_key, document) beyond ``after`` in page order."""
-    clauses, params = filter_clauses(query, at, broad_search=broad_search)
+    source, params = TABLE, []
+    clauses, filter_params = filter_clauses(query, at)
+    if search is not None and search.rowids is not None:
+        # Few matches: start from them, whatever index the other filters offer (a CROSS JOIN
+        # keeps its left side as the outer loop), and sort them.
+        source = f"json_each(?) AS hits CROSS JOIN {TABLE} ON {TABLE}.id = hits.value"
+        params.append(json.dumps(search.rowids))
+    elif search is not None:
+        clause, search_params = _search_clause(search)
+        clauses.append(clause)
+        filter_params.extend(search_params)
+    params.extend(filter_params)
     if after is not None:
         clauses.append(f"(created_key, generation_id) {'>' if ascending else '<'} (?, ?)")
         params.extend(after)
     order = "ASC" if ascending else "DESC"
     sql = (
-        f"SELECT generation_id, created_key, document FROM {TABLE}"
+        f"SELECT generation_id, created_key, document FROM {source}"
         f" WHERE {' AND '.join(clauses) or 1}"
         f" ORDER BY created_key {order}, generation_id {order} LIMIT ?"
     )
     return sql, [*params, limit]
 
 
-def filter_clauses(query: ListQuery, at: datetime, *, broad_search: bool = False) -> tuple[list[str], list[Any]]:
+def filter_clauses(query: ListQuery, at: datetime) -> tuple[list[str], list[Any]]:
+    """The filters other than search, which ``plan_search`` prepares apart."""
     clauses: list[str] = []
     params: list[Any] = []
     if query.status is not None:
@@ -55,10 +97,6 @@ def filter_clauses(query: ListQuery, at: datetime, *, broad_search: bool = False
     if query.language is not None:
         clauses.append("language = ?")
         params.append(index_text(query.language.lower()))
-    if query.search:
-        clause, search_params = _search_clause(fold(query.search), broad_search)
-        clauses.append(clause)
-        params.extend(search_params)
     if query.created_after is not None:
         clauses.append("created_key >= ?")
         params.append(format_timestamp(query.created_after))
@@ -66,15 +104,6 @@ def filter_clauses(query: ListQuery, at: datetime, *, broad_search: bool = False
         clauses.append("created_key < ?")
         params.append(format_timestamp(query.created_before))
     return clauses, params
-
-
-def is_broad_search(conn: sqlite3.Connection, query: ListQuery) -> bool:
-    """Whether the query's search matches at least ``BROAD_SEARCH`` rows (one capped index read)."""
-    phrase = _phrase(fold(query.search or ""))
-    if phrase is None:
-        return False
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT {BROAD_SEARCH})"
-    return conn.execute(sql, (phrase,)).fetchone()[0] >= BROAD_SEARCH
 
 
 def count_by_phase_sql() -> str:
@@ -90,18 +119,9 @@ def _status_clause(status: GenerationStatus) -> str:
     return "phase = ?"
 
 
-def _search_clause(needle: str, broad: bool) -> tuple[str, list[Any]]:
-    phrase = _phrase(needle)
-    if phrase is None:
-        return "(instr(search_id, ?) > 0 OR instr(search_prompt, ?) > 0)", [needle, needle]
-    # "+id" stops SQLite fetching every match by rowid (then sorting them all): it reads the
-    # ordered index instead and tests each row against the set of matches.
-    column = "+id" if broad else "id"
-    return f"{column} IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)", [phrase]
-
-
-def _phrase(needle: str) -> str | None:
-    """The FTS5 query for a substring: a quoted string is a phrase of consecutive trigrams."""
-    if len(needle) < MIN_INDEXED_SEARCH:
-        return None
-    return '"' + needle.replace('"', '""') + '"'
+def _search_clause(search: Search) -> tuple[str, list[Any]]:
+    if search.phrase is not None:
+        # "+id" stops SQLite fetching every match by rowid (then sorting them all): it walks
+        # the ordered index instead and tests each row against the set of matches.
+        return f"+id IN ({MATCHES_SQL})", [search.phrase]
+    return "(instr(search_id, ?) > 0 OR instr(search_prompt, ?) > 0)", [search.needle, search.needle]

@@ -22,7 +22,7 @@ from storage_backends import (
 )
 from storage_backends.backends.memory import MemoryStorage
 from storage_backends.backends.sqlite import SQLiteStorage
-from storage_backends.backends.sqlite_query import BROAD_SEARCH, is_broad_search, select_page
+from storage_backends.backends.sqlite_query import BROAD_SEARCH, MATCHES_SQL, Search, plan_search, select_page
 from storage_backends.backends.sqlite_schema import SCHEMA_VERSION
 
 from ..factories import ago, completed_stages, make_item
@@ -84,10 +84,14 @@ def test_a_corrupt_row_fails_get_by_id_while_listing_the_others_works(path, stor
 
 # -- query plans ----------------------------------------------------------------------------
 
-def plan(storage: SQLiteStorage, path: Path, query: ListQuery, *, after=None, broad=False) -> list[str]:
-    sql, params = select_page(query, datetime.now(timezone.utc), after=after, ascending=not query.newest_first,
-                              limit=query.limit + 1, broad_search=broad)
+def explain(path: Path, sql: str, params) -> list[str]:
     return [row[3] for row in raw(path).execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+def plan(path: Path, query: ListQuery, *, after=None, search: Search | None = None) -> list[str]:
+    sql, params = select_page(query, datetime.now(timezone.utc), search=search, after=after,
+                              ascending=not query.newest_first, limit=query.limit + 1)
+    return explain(path, sql, params)
 
 
 @pytest.mark.parametrize("query", [
@@ -101,19 +105,21 @@ def plan(storage: SQLiteStorage, path: Path, query: ListQuery, *, after=None, br
 ], ids=repr)
 def test_pages_read_an_index_in_page_order_never_the_whole_table(storage, path, query):
     for after in (None, ("2026-01-01T00:00:00.000Z", "gen-1")):
-        steps = plan(storage, path, query, after=after)
+        steps = plan(path, query, after=after)
         assert any("USING INDEX generations_by_" in step for step in steps), steps
         assert "SCAN generations" not in steps
         assert not any("TEMP B-TREE" in step for step in steps), steps
 
 
 def test_search_uses_the_full_text_index(storage, path):
-    query = ListQuery(search="Otter")
-    sparse = plan(storage, path, query)
-    assert any("generations_fts" in step and "VIRTUAL TABLE" in step for step in sparse), sparse
-    assert any("INTEGER PRIMARY KEY" in step for step in sparse), sparse
-    # A broad search reads the ordered index and tests rows against the matches: no sort.
-    broad = plan(storage, path, query, broad=True)
+    # Matches come from the trigram index (idxStr "M": FTS5 answers the MATCH itself).
+    assert explain(path, MATCHES_SQL, ['"otter"']) == ["SCAN generations_fts VIRTUAL TABLE INDEX 0:M2"]
+    # A narrow search reads its few matches by rowid, whatever the other filters.
+    query = ListQuery(search="Otter", status=GenerationStatus.FAILED)
+    narrow = plan(path, query, search=Search(rowids=(1, 2)))
+    assert "SEARCH generations USING INTEGER PRIMARY KEY (rowid=?)" in narrow, narrow
+    # A broad one walks the ordered index and tests rows against the matches: no sort.
+    broad = plan(path, ListQuery(search="Otter"), search=Search(phrase='"otter"'))
     assert any("generations_fts" in step for step in broad), broad
     assert any("USING INDEX generations_by_created" in step for step in broad), broad
     assert not any("TEMP B-TREE" in step for step in broad), broad
@@ -169,7 +175,8 @@ def test_search_pages_match_the_reference_filter_broad_or_narrow(filled, search)
                 break
             query = query.model_copy(update={"cursor": page.next_cursor})
     matches = len(reference.list_generations(ListQuery(search=search, limit=500)).items)
-    assert is_broad_search(raw(path), ListQuery(search=search)) == (len(search) >= 3 and matches >= BROAD_SEARCH)
+    broad = plan_search(raw(path), ListQuery(search=search)).phrase is not None
+    assert broad == (len(search) >= 3 and matches >= BROAD_SEARCH)
 
 
 # -- WAL, busy, processes -------------------------------------------------------------------
