@@ -17,7 +17,6 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 
 from storage_backends import (
-    STAGES,
     GenerationState,
     GenerationStateStorage,
     GenerationStatus,
@@ -30,6 +29,7 @@ from storage_backends.models import utcnow
 
 from .forms import ListParams
 
+PROMPT_CHARS = 90
 STATUS_ORDER = (
     GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED, GenerationStatus.FAILED, GenerationStatus.COMPLETED
 )
@@ -45,14 +45,19 @@ class GenerationRow:
     aspect_ratio: str
     status: GenerationStatus
     stage: Stage | None
-    #: One of "done", "failed" or "todo" per pipeline stage, for the progress bar.
-    segments: tuple[str, ...]
+    #: 1-based position of the first failed stage, 0 if none failed.
+    failed_number: int
     created_at: str | None
     updated_at: str | None
 
     @property
     def stage_number(self) -> int:
         return self.stage.index + 1 if self.stage else 0
+
+    @property
+    def short_prompt(self) -> str:
+        """The prompt cut to fit one table cell (the cell's title holds it all)."""
+        return self.prompt if len(self.prompt) <= PROMPT_CHARS else self.prompt[: PROMPT_CHARS - 1].rstrip() + "…"
 
     @property
     def in_progress(self) -> bool:
@@ -63,14 +68,10 @@ class GenerationRow:
         options = state.initial_params.options if state.initial_params else None
         aspect = (options or {}).get("aspectRatio") or (options or {}).get("aspect_ratio") or ""
         failed = state.failed_stage
-        reached = state.current_stage.index if state.current_stage else -1
-        segments = tuple(
-            "failed" if stage is failed else "done" if stage.index <= reached else "todo" for stage in STAGES
-        )
         return cls(
             generation_id=state.generation_id, prompt=state.prompt or "", language=state.language or "",
             aspect_ratio=str(aspect), status=state.status_at(now, stalled_after), stage=state.current_stage,
-            segments=segments, created_at=state.created_at, updated_at=state.updated_at,
+            failed_number=failed.index + 1 if failed else 0, created_at=state.created_at, updated_at=state.updated_at,
         )
 
 

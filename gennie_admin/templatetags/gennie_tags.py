@@ -48,8 +48,10 @@ def as_datetime(value: object) -> datetime | None:
 def relative_time(value: object) -> str:
     """'just now', '5 min ago', '3 h ago', 'in 2 min'; the date itself beyond a month; '' if unknown."""
     moment = as_datetime(value)
-    if moment is None:
-        return ""
+    return _relative(moment) if moment else ""
+
+
+def _relative(moment: datetime) -> str:
     seconds = (timezone.now() - moment).total_seconds()
     if abs(seconds) < 10:
         return "just now"
@@ -70,7 +72,11 @@ def _coarse(seconds: float) -> str | None:
 def exact_time(value: object) -> str:
     """The full UTC time, e.g. '2026-01-01 12:00:03.250 UTC'; '' if unknown."""
     moment = as_datetime(value)
-    return format_timestamp(moment).replace("T", " ").replace("Z", " UTC") if moment else ""
+    return _exact(format_timestamp(moment)) if moment else ""
+
+
+def _exact(iso: str) -> str:
+    return iso.replace("T", " ").replace("Z", " UTC")
 
 
 @register.simple_tag
@@ -79,9 +85,8 @@ def timestamp(value: object) -> SafeString | str:
     moment = as_datetime(value)
     if moment is None:
         return format_html('<span class="muted">{}</span>', "—")
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>', format_timestamp(moment), exact_time(moment), relative_time(moment)
-    )
+    iso = format_timestamp(moment)
+    return format_html('<time datetime="{}" title="{}">{}</time>', iso, _exact(iso), _relative(moment))
 
 
 @register.filter

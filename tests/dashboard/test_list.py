@@ -60,7 +60,8 @@ def test_full_page_shows_every_column_newest_first(staff_client, generations):
         assert f'<th scope="col">{header}</th>' in html
     assert "<!doctype html>" in html and 'id="filters"' in html
     assert "Otters holding hands" in html and "16:9" in html
-    assert 'aria-label="Stage 2 of 8: Script"' in html
+    assert 'data-reached="2" data-failed="0" role="img" aria-label="Stage 2 of 8: Script"' in html
+    assert 'data-reached="3" data-failed="3" role="img" aria-label="Stage 3 of 8: Audio"' in html
     assert '<span class="badge badge-failed">Failed</span>' in html
     assert '<span class="badge badge-stalled">Stalled</span>' in html
     # Relative time, with the exact time on hover and in the datetime attribute.
