@@ -147,7 +147,7 @@ class SQLiteStorage(GenerationStateStorage):
         at = utcnow()
         states: list[GenerationState] = []
         after = position.key
-        with self._reading() as conn:
+        with self._snapshot() as conn:
             search = plan_search(conn, query)
             # Corrupt rows are skipped, so read on until the page is full or the rows run out.
             while True:
@@ -207,6 +207,17 @@ class SQLiteStorage(GenerationStateStorage):
     def _reading(self) -> Iterator[sqlite3.Connection]:
         with _translated(self._path), self._pool.connection() as conn:
             yield conn
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one state of the database (a read transaction: with WAL it
+        blocks no one), so rowids read first still name the same rows in the next query."""
+        with self._reading() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
