@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/storage_bench.py --backend sqlite            # 100,000 generations
     .venv/bin/python bench/storage_bench.py --backend file -n 10000
+    .venv/bin/python bench/storage_bench.py --backend dynamodb          # 20,000, moto's server
 
 Measures save, get, update, the first list page (newest first, 50), a filtered page
 (status=failed), a search page (a prompt word) and one cleanup call removing ~10% of the rows.
@@ -13,6 +14,7 @@ its optional ``counters`` (e.g. DynamoDB items read) are printed per call beside
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import statistics
 import sys
@@ -58,7 +60,35 @@ def _factory_target(config: dict[str, Any]) -> Target:
     return Target(storage, teardown=storage.close)
 
 
+def _dynamodb_target(tmp: Path) -> Target:
+    """DynamoDB against moto's server on 127.0.0.1: the times are moto's, the request and
+    item-read counts are what AWS would see (and bill)."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    storage = StorageFactory.create_storage({"type": "dynamodb", "options": {
+        "table_name": "bench-generations", "endpoint": f"http://{host}:{port}",
+        "access_key_id": "bench", "secret_access_key": "bench",
+    }})
+
+    def counters() -> dict[str, float]:
+        # Not get_metrics(): its COUNT scan would add requests of its own.
+        details = storage._metrics_details()
+        requests = sum(stats["calls"] for stats in details["requests"].values())
+        return {"requests": requests, "items read (list)": details["list_items_read"]}
+
+    def teardown() -> None:
+        storage.close()
+        server.stop()
+
+    return Target(storage, teardown=teardown, counters=counters)
+
+
 TARGETS: dict[str, Setup] = {
+    "dynamodb": Setup(_dynamodb_target, 20_000),
     "memory": Setup(lambda tmp: _factory_target({"type": "memory"}), 10_000),
     "file": Setup(lambda tmp: _factory_target({"type": "file", "options": {"directory": str(tmp / "files")}}), 10_000),
     "sqlite": Setup(lambda tmp: _factory_target({"type": "sqlite", "options": {"path": str(tmp / "bench.sqlite3")}}),
@@ -180,7 +210,8 @@ def measure_all(bench: Bench, storage: GenerationStateStorage, ids: list[str], c
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=sorted(TARGETS), default="sqlite")
-    parser.add_argument("-n", type=int, help="generations to fill (default: 100,000 for sqlite, 10,000 otherwise)")
+    parser.add_argument("-n", type=int,
+                        help="generations to fill (default: 100,000 sqlite, 20,000 dynamodb, 10,000 others)")
     parser.add_argument("--samples", type=int, default=300, help="calls timed per operation (default 300)")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds at most per operation (default 20)")
     args = parser.parse_args(argv)
