@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per page first")
     parser.add_argument("--keep", type=Path, help="a directory to keep (and reuse) the filled databases in")
     parser.add_argument("--port", type=int, default=0, help="default: a free one")
+    parser.add_argument("--only", default="", help="measure only the pages whose name contains this")
     args = parser.parse_args()
 
     with _work_dir(args.keep) as work:
@@ -82,7 +83,7 @@ def main() -> None:
             print(f"Dashboard over HTTP: gunicorn, 1 worker, DEBUG=0, sqlite, {args.count:,} generations, "
                   f"{args.requests} requests a page (after {args.warmup} untimed)")
             print(f"{'page':<28}{'median ms':>10}{'p95 ms':>10}  target (median)")
-            for case in CASES:
+            for case in (case for case in CASES if args.only in case.name):
                 times = _measure(case, port, cookie, args.count, args.warmup, args.requests)
                 print(_row(case, times))
 

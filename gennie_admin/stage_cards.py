@@ -19,6 +19,18 @@ from .labels import STAGE_LABELS
 #: Unknown keys and their values, pretty-printed as JSON.
 KeyValues = list[tuple[str, str]]
 
+#: The template that renders each stage's known fields (audio and the videos share one).
+BODY_TEMPLATES: dict[Stage, str] = {
+    Stage.INITIAL_PARAMS: "generations/stages/params.html",
+    Stage.SCRIPT: "generations/stages/script.html",
+    Stage.AUDIO: "generations/stages/media.html",
+    Stage.KEYWORDS: "generations/stages/keywords.html",
+    Stage.CLIPS: "generations/stages/clips.html",
+    Stage.BASE_VIDEO: "generations/stages/media.html",
+    Stage.FINAL_VIDEO: "generations/stages/media.html",
+    Stage.YOUTUBE: "generations/stages/youtube.html",
+}
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -45,6 +57,10 @@ class StageCard:
     @property
     def failed(self) -> bool:
         return self.data.failed
+
+    @property
+    def body_template(self) -> str:
+        return BODY_TEMPLATES[self.stage]
 
     @property
     def clips_seconds(self) -> float:
