@@ -71,10 +71,15 @@ def page(context: BrowserContext) -> Page:
 
 
 def screenshot(page: Page, name: str, *, docs: bool = False) -> None:
-    """Save the viewport as ``artifacts/<name>.png`` (and ``docs/screenshots/<name>.png``)."""
+    """Save the viewport as ``artifacts/<name>.png``; a README one also as ``docs/screenshots/<name>.png``.
+
+    The committed copy is only written when missing or with ``UPDATE_SCREENSHOTS=1``, so that
+    a test run does not leave the working tree modified.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
-    if docs:
+    docs_copy = DOCS_SCREENSHOTS / f"{name}.png"
+    if docs and (os.environ.get("UPDATE_SCREENSHOTS") == "1" or not docs_copy.exists()):
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (DOCS_SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())
+        docs_copy.write_bytes(path.read_bytes())
