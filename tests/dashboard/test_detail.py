@@ -47,10 +47,12 @@ def test_non_staff_users_are_refused(plain_client, storage, name):
     assert plain_client.get(reverse(f"generations:{name}", args=["gen-1"])).status_code == 403
 
 
-def test_unknown_id_is_a_404(staff_client):
-    response = staff_client.get(detail_url("nope"))
+def test_unknown_id_is_a_styled_404(staff_client):
+    response = staff_client.get(detail_url("nope<b>"))
+    html = response.content.decode()
 
     assert response.status_code == 404
+    assert 'class="error-page card"' in html and "No generation with id &#x27;nope&lt;b&gt;&#x27;." in html
     assert staff_client.get(reverse("generations:download", args=["nope"])).status_code == 404
 
 
