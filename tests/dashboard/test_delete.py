@@ -8,7 +8,6 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from tests.dashboard.conftest import PASSWORD
 from tests.factories import make_item
 
 pytestmark = pytest.mark.django_db
@@ -28,18 +27,16 @@ def generation(storage) -> None:
 
 
 @pytest.fixture
-def deleter(db) -> User:
-    user = User.objects.create_user("deleter", "d@example.com", PASSWORD, is_staff=True)
+def deleter(staff_user: User) -> User:
+    """A staff user granted the explicit delete permission."""
     permission = Permission.objects.get(codename="delete_generation", content_type__app_label="gennie_admin")
-    user.user_permissions.add(permission)
-    return user
+    staff_user.user_permissions.add(permission)
+    return staff_user
 
 
 @pytest.fixture
-def deleter_client(deleter: User) -> Client:
-    client = Client()
-    client.force_login(deleter)
-    return client
+def deleter_client(deleter: User, staff_client: Client) -> Client:
+    return staff_client
 
 
 def test_staff_without_the_permission_never_sees_the_button(staff_client):
