@@ -7,6 +7,7 @@ every page cheap and visits each item exactly once while others are added or rem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from .errors import StorageValidationError
 from .models import GenerationState, ListQuery, Page, format_timestamp, parse_timestamp
 
 SortKey = tuple[str, str]
+#: ``format_timestamp``'s output: UTC, milliseconds, a ``Z``.
+_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,10 @@ def sort_key(item: dict[str, Any] | GenerationState) -> SortKey:
 
 def created_sort_value(created: object) -> str:
     moment = parse_timestamp(created) if isinstance(created, str) else None
-    return format_timestamp(moment) if moment else ""
+    if moment is None:
+        return ""
+    # Most stored times are already in the fixed-width form: skip the costly strftime for them.
+    return created if _CANONICAL_TIME.fullmatch(created) else format_timestamp(moment)
 
 
 def is_older(item: dict[str, Any], cutoff: str) -> bool:
