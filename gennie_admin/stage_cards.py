@@ -36,7 +36,7 @@ BODY_TEMPLATES: dict[Stage, str] = {
 class Clip:
     url: str | None
     duration: float | None
-    #: The clip's other keys as JSON (or the whole clip when it is not a map).
+    #: The clip's other keys as one line of JSON (or the whole clip when it is not a map).
     rest: str | None
 
 
@@ -81,9 +81,9 @@ def key_values(mapping: dict[str, Any]) -> KeyValues:
     return [(str(key), as_json(value)) for key, value in mapping.items()]
 
 
-def as_json(value: Any) -> str:
-    """A value pretty-printed as JSON for display (escaping is the template's job)."""
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+def as_json(value: Any, *, compact: bool = False) -> str:
+    """A value as JSON for display, pretty-printed or on one line (escaping is the template's job)."""
+    return json.dumps(value, ensure_ascii=False, indent=None if compact else 2, default=str)
 
 
 def error_text(data: StageData | None) -> str | None:
@@ -112,14 +112,14 @@ def _clip(item: Any) -> Clip:
     if isinstance(item, str):
         return Clip(url=item, duration=None, rest=None)
     if not isinstance(item, dict):
-        return Clip(url=None, duration=None, rest=as_json(item))
+        return Clip(url=None, duration=None, rest=as_json(item, compact=True))
     url, duration = item.get("url"), item.get("duration")
     url = url if isinstance(url, str) else None
     duration = duration if isinstance(duration, int | float) and not isinstance(duration, bool) else None
     # Whatever is not shown as the link or the duration is shown as JSON, so nothing is hidden.
     shown = {key for key, value in (("url", url), ("duration", duration)) if value is not None}
     rest = {key: value for key, value in item.items() if key not in shown}
-    return Clip(url=url, duration=duration, rest=as_json(rest) if rest else None)
+    return Clip(url=url, duration=duration, rest=as_json(rest, compact=True) if rest else None)
 
 
 def _youtube_link(fields: dict[str, Any]) -> str | None:

@@ -47,10 +47,10 @@ def test_clips_keep_every_key_visible():
         42,
     ]})[Stage.CLIPS].clips
 
-    assert clips[0] == Clip(url="https://cdn/c.mp4", duration=4.5, rest='{\n  "query": "otter"\n}')
+    assert clips[0] == Clip(url="https://cdn/c.mp4", duration=4.5, rest='{"query": "otter"}')
     assert clips[1] == Clip(url="https://cdn/plain.mp4", duration=None, rest=None)
     # A url or duration of the wrong type is not dropped: it is shown as JSON.
-    assert clips[2] == Clip(url=None, duration=None, rest='{\n  "url": 7,\n  "duration": "long"\n}')
+    assert clips[2] == Clip(url=None, duration=None, rest='{"url": 7, "duration": "long"}')
     assert clips[3] == Clip(url=None, duration=None, rest="42")
 
 

@@ -111,6 +111,7 @@ def test_stalled_generation_says_so(staff_client, storage, htmx_headers):
     save(storage, make_item("gen-1", created_at=ago(hours=3), updated_at=ago(hours=2), script={"content": "x"}))
     html = staff_client.get(timeline_url(), headers=htmx_headers).content.decode()
 
+    assert 'class="timeline-row step-running is-stalled"' in html
     assert '<span class="step-state">stalled</span>' in html
 
 
