@@ -30,7 +30,7 @@ from ..errors import (
 from ..models import GenerationState, GenerationStatus, ListQuery, Page, format_timestamp, utcnow
 from ..paging import build_page, position_of
 from .sqlite_pool import ConnectionPool
-from .sqlite_query import count_by_phase_sql, plan_search, select_page
+from .sqlite_query import COUNT_BY_STATUS_SQL, plan_search, select_page
 from .sqlite_schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
 
 logger = logging.getLogger(__name__)
@@ -164,11 +164,12 @@ class SQLiteStorage(GenerationStateStorage):
             return conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
-        counts = dict.fromkeys(GenerationStatus, 0)
         cutoff = format_timestamp(utcnow() - stalled_after)
         with self._reading() as conn:
-            for phase, stalled, count in conn.execute(count_by_phase_sql(), (cutoff,)):
-                counts[GenerationStatus.STALLED if stalled else GenerationStatus(phase)] += count
+            rows = conn.execute(COUNT_BY_STATUS_SQL, (cutoff,)).fetchall()
+        counts = dict.fromkeys(GenerationStatus, 0) | {GenerationStatus(status): count for status, count in rows}
+        # The stalled ones were counted in progress too.
+        counts[GenerationStatus.IN_PROGRESS] -= counts[GenerationStatus.STALLED]
         return counts
 
     def _is_healthy(self) -> bool:
@@ -221,7 +222,8 @@ class SQLiteStorage(GenerationStateStorage):
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: takes the write lock up front, so readers never deadlock into it."""
+        """A write transaction that takes the write lock up front: two read-modify-writes then
+        queue on the busy timeout, instead of both reading and one failing to upgrade its lock."""
         with self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -28,6 +28,14 @@ MATCHES_SQL = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
 #: In progress and not updated since the cut-off (updated_key '' means no readable time).
 _STALLED = "(phase = 'in_progress' AND updated_key > '' AND updated_key < ?)"
 
+#: Rows per phase (a walk of the phase index, already grouped), then the stalled ones among
+#: the in-progress rows (a range of it); takes the stalled cut-off. Grouping on a computed
+#: 'stalled' column instead would sort every row.
+COUNT_BY_STATUS_SQL = (
+    f"SELECT phase, count(*) FROM {TABLE} GROUP BY phase"
+    f" UNION ALL SELECT '{GenerationStatus.STALLED.value}', count(*) FROM {TABLE} WHERE {_STALLED}"
+)
+
 
 @dataclass(frozen=True)
 class Search:
@@ -104,11 +112,6 @@ def filter_clauses(query: ListQuery, at: datetime) -> tuple[list[str], list[Any]
         clauses.append("created_key < ?")
         params.append(format_timestamp(query.created_before))
     return clauses, params
-
-
-def count_by_phase_sql() -> str:
-    """Counts per (phase, stalled) in one pass over the phase index; takes the stalled cut-off."""
-    return f"SELECT phase, {_STALLED} AS stalled, count(*) FROM {TABLE} GROUP BY phase, stalled"
 
 
 def _status_clause(status: GenerationStatus) -> str:
