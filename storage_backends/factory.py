@@ -94,11 +94,12 @@ def backend_class_for(name: str) -> type[GenerationStateStorage]:
 
 
 def check_options(backend_class: type, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options in snake_case, every one a keyword of the backend's constructor."""
-    accepted = {
-        name for name, param in inspect.signature(backend_class).parameters.items()
+    """Options in snake_case, every one a keyword of the backend's constructor, none it requires missing."""
+    parameters = {
+        name: param for name, param in inspect.signature(backend_class).parameters.items()
         if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
     }
+    accepted = set(parameters)
     checked: dict[str, Any] = {}
     for key, value in options.items():
         name = to_snake(key)
@@ -108,6 +109,9 @@ def check_options(backend_class: type, options: Mapping[str, Any]) -> dict[str, 
                 f"unknown option {key!r} for storage backend {backend_class.__name__}; expected: {expected}"
             )
         checked[name] = value
+    missing = [name for name, param in parameters.items() if param.default is param.empty and name not in checked]
+    if missing:
+        raise StorageInitializationError(f"storage backend {backend_class.__name__} needs the option {missing[0]!r}")
     return checked
 
 

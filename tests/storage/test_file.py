@@ -360,6 +360,11 @@ def test_a_directory_that_cannot_be_used_is_an_initialization_error(tmp_path, ma
         FileStorage(make_path(tmp_path))
 
 
+def test_the_factory_names_a_missing_directory_option():
+    with pytest.raises(StorageInitializationError, match="needs the option 'directory'"):
+        StorageFactory.create_storage({"type": "file"})
+
+
 @pytest.mark.parametrize("bad", ["", None, 5])
 def test_a_missing_directory_option_is_an_initialization_error(bad):
     with pytest.raises(StorageInitializationError):
