@@ -77,6 +77,8 @@ def test_failed_stage_is_marked_with_its_error(staff_client, storage, htmx_heade
     assert '<li class="timeline-row step-failed" aria-label="Audio: failed">' in html
     assert '<p class="step-error">TTS quota exceeded</p>' in html
     assert html.count("step-pending") == 5
+    # The generation is over: the stages after the failure were never reached, not pending.
+    assert html.count('<span class="step-state">not reached</span>') == 5
     assert "+30.0 s" in html
 
 
