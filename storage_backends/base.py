@@ -211,11 +211,7 @@ class GenerationStateStorage(abc.ABC):
 
     def _record(self, operation: str, seconds: float, failed: bool) -> None:
         with self._stats_lock:
-            stats = self._stats.setdefault(operation, OperationStats())
-            stats.calls += 1
-            stats.errors += failed
-            stats.total_seconds += seconds
-            stats.max_seconds = max(stats.max_seconds, seconds)
+            self._stats.setdefault(operation, OperationStats()).record(seconds, failed)
 
 
 def now() -> str:

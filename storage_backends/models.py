@@ -228,6 +228,13 @@ class OperationStats(BaseModel):
     def average_ms(self) -> float:
         return 1000 * self.total_seconds / self.calls if self.calls else 0.0
 
+    def record(self, seconds: float, failed: bool) -> None:
+        """Count one call (the caller holds whatever lock guards this object)."""
+        self.calls += 1
+        self.errors += failed
+        self.total_seconds += seconds
+        self.max_seconds = max(self.max_seconds, seconds)
+
 
 class StorageMetrics(BaseModel):
     backend: str

@@ -112,10 +112,6 @@ class DynamoDBCalls:
         seconds = time.perf_counter() - started
         retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         with self._lock:
-            stats = self._stats.setdefault(operation, OperationStats())
-            stats.calls += 1
-            stats.errors += failed
-            stats.total_seconds += seconds
-            stats.max_seconds = max(stats.max_seconds, seconds)
+            self._stats.setdefault(operation, OperationStats()).record(seconds, failed)
             self.retries += retries
             self.throttles += throttled

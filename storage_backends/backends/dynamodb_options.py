@@ -25,9 +25,6 @@ class ClientSettings:
     secret_access_key: str | None = None
     session_token: str | None = None
     profile: str | None = None
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
-    max_attempts: int = 5
 
 
 def as_text(name: str, value: object, *, optional: bool = True) -> str | None:
