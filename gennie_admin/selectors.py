@@ -105,6 +105,11 @@ class GenerationListing:
     problems: tuple[str, ...]
 
     @property
+    def current_url(self) -> str:
+        """This page's canonical URL; the first page (nothing before it) never carries a cursor."""
+        return self.params.url(cursor=self.params.cursor if self.prev_cursor else "")
+
+    @property
     def any_in_progress(self) -> bool:
         return any(row.in_progress for row in self.rows)
 

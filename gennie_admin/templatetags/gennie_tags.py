@@ -79,14 +79,22 @@ def _exact(iso: str) -> str:
     return iso.replace("T", " ").replace("Z", " UTC")
 
 
-@register.simple_tag
-def timestamp(value: object) -> SafeString | str:
-    """A ``<time>`` showing the relative time, with the exact time on hover and in ``datetime``."""
+def time_parts(value: object) -> tuple[str, str, str] | None:
+    """(ISO time, exact time, relative time) of a datetime or stored ISO string; None if unknown."""
     moment = as_datetime(value)
     if moment is None:
-        return format_html('<span class="muted">{}</span>', "—")
+        return None
     iso = format_timestamp(moment)
-    return format_html('<time datetime="{}" title="{}">{}</time>', iso, _exact(iso), _relative(moment))
+    return iso, _exact(iso), _relative(moment)
+
+
+@register.simple_tag
+def timestamp(value: object) -> SafeString:
+    """A ``<time>`` showing the relative time, with the exact time on hover and in ``datetime``."""
+    parts = time_parts(value)
+    if parts is None:
+        return format_html('<span class="muted">{}</span>', "—")
+    return format_html('<time datetime="{}" title="{}">{}</time>', *parts)
 
 
 @register.filter

@@ -33,8 +33,8 @@ def generation_list(request: HttpRequest) -> HttpResponse:
     context = {
         "listing": listing,
         "params": listing.params,
-        "current_url": listing.params.url(cursor=listing.params.cursor),
-        "form": GenerationFilterForm(initial=listing.params.as_params()),
+        "current_url": listing.current_url,
+        "form": GenerationFilterForm(),
         "refresh_seconds": settings.GENNIE_LIVE_REFRESH_SECONDS,
         "polling": listing.params.live and listing.any_in_progress,
     }

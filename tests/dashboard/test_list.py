@@ -245,6 +245,15 @@ def test_next_and_previous_pages_follow_cursors(staff_client, many):
     assert ids(staff_client.get(link(back.content.decode(), "prev"))) == ids(first)
 
 
+def test_back_on_the_first_page_the_url_has_no_cursor(staff_client, many):
+    first = staff_client.get(f"{LIST}?per_page=10").content.decode()
+    second = staff_client.get(link(first, "next")).content.decode()
+
+    response = staff_client.get(link(second, "prev"), headers=HTMX)
+
+    assert response["HX-Push-Url"] == f"{LIST}?per_page=10"
+
+
 def test_page_size_is_respected(staff_client, many):
     assert len(ids(staff_client.get(f"{LIST}?per_page=25"))) == 25
     assert len(ids(staff_client.get(LIST))) == 25  # fewer than the default 50
