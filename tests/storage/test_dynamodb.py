@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from botocore.exceptions import BotoCoreError
 from botocore.stub import Stubber
 
 from storage_backends import (
@@ -273,6 +274,25 @@ def test_is_healthy_is_false_within_3_seconds_when_the_endpoint_is_down():
     started = time.monotonic()
     assert storage.is_healthy() is False
     assert time.monotonic() - started < 3
+
+
+def test_an_endpoint_that_goes_down_gives_storage_errors_not_botocore_ones(dynamodb_table_name):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    storage = DynamoDBStorage(table_name=dynamodb_table_name, endpoint=f"http://{host}:{port}", max_attempts=1)
+    storage.save(make_item("g1"))
+    server.stop()
+    with pytest.raises(StorageOperationError, match="Could not connect") as info:
+        storage.get("g1")
+    assert isinstance(info.value.__cause__, BotoCoreError)
+    with pytest.raises(StorageOperationError):
+        storage.get_metrics()  # its COUNT scan fails the same way
+    down = DynamoDBStorage(table_name=dynamodb_table_name, endpoint=f"http://{host}:{port}", max_attempts=1)
+    with pytest.raises(StorageInitializationError, match="Could not connect"):
+        down.get("g1")
 
 
 def test_is_healthy_over_http(moto_server, dynamodb_table_name):
