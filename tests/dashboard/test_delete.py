@@ -78,6 +78,14 @@ def test_permitted_user_sees_the_button_and_a_dialog(deleter_client):
     assert '<dialog id="delete-dialog"' in html and 'name="csrfmiddlewaretoken"' in html
 
 
+def test_a_revoked_permission_is_refused_even_while_the_button_is_cached(deleter_client, deleter, storage):
+    assert delete_url() in deleter_client.get(detail_url()).content.decode()
+    deleter.user_permissions.clear()
+
+    assert deleter_client.post(delete_url(), {"confirm": "gen-1"}).status_code == 403
+    assert storage.exists("gen-1")
+
+
 def test_get_shows_the_confirmation_and_never_deletes(deleter_client, storage):
     response = deleter_client.get(delete_url())
     html = response.content.decode()
