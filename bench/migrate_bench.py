@@ -1,0 +1,174 @@
+"""Migration benchmark: migrate_storage's throughput into DynamoDB, and its memory as the source grows.
+
+    .venv/bin/python bench/migrate_bench.py                      # 20,000 to DynamoDB; RSS at 20,000 and 100,000
+    .venv/bin/python bench/migrate_bench.py --count 5000 --rss-counts 5000 20000
+
+1. Migrates ``--count`` demo generations file -> DynamoDB (moto's ThreadedMotoServer on 127.0.0.1,
+   started here) with ``gennie_admin.migration.migrate``, then writes the same documents to a
+   second table of the same server with raw boto3 ``batch_writer``, and prints both rates and
+   their ratio. Target: migrate >= 0.8 x batch_writer.
+2. Migrates file -> SQLite at each of ``--rss-counts`` in a fresh subprocess and prints its peak
+   RSS. Target: growth <= 50 MB from 20,000 to 100,000.
+
+Filling a file source is setup, not measured: it runs in its own subprocess with fsync off.
+Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+# Run as a script from anywhere: the project root holds the packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gennie_admin.demo import demo_generations  # noqa: E402  (framework-free, no Django)
+from gennie_admin.migration import migrate  # noqa: E402
+from storage_backends import StorageFactory  # noqa: E402
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+FILL_CHUNK = 1000
+TARGET_RATIO = 0.8
+TARGET_RSS_GROWTH_MB = 50
+
+
+def fill(directory: Path, count: int) -> None:
+    """Child: a file source of ``count`` demo generations (fsync off: durability is not measured here)."""
+    os.fsync = lambda fd: None
+    with StorageFactory.from_url(f"file://{directory}") as source:
+        documents = demo_generations(count, now=NOW)
+        while batch := list(itertools.islice(documents, FILL_CHUNK)):
+            source.save_many(batch, preserve_timestamps=True)
+
+
+def migrate_to_sqlite(directory: Path) -> None:
+    """Child: migrate the file source into a fresh SQLite file; print seconds, count and peak RSS."""
+    with StorageFactory.from_url(f"file://{directory / 'files'}") as source, \
+            StorageFactory.from_url(f"sqlite:///{directory / 'target.sqlite3'}") as target:
+        report = migrate(source, target)
+    print(json.dumps({"seconds": report.seconds, "copied": report.copied, "peak_mb": _peak_rss_mb()}))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ru_maxrss survives exec (a child starts at its parent's
+    peak), so read the high-water mark of this program's own memory map where there is one."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024
+
+
+def child(*args: str) -> str:
+    result = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def dynamodb_rates(count: int, workdir: Path) -> None:
+    from moto.server import ThreadedMotoServer
+
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    child("fill", str(workdir / "files"), str(count))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        migrate_rate = _migrate_rate(workdir, endpoint, count)
+        raw_rate = _batch_writer_rate(endpoint, count)
+    finally:
+        server.stop()
+    print(f"file -> dynamodb, {count:,} generations (moto server on 127.0.0.1)")
+    print(f"  migrate_storage      {migrate_rate:10,.0f} items/s")
+    print(f"  boto3 batch_writer   {raw_rate:10,.0f} items/s")
+    ratio = migrate_rate / raw_rate
+    verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
+    print(f"  ratio                {ratio:10.2f}   (target >= {TARGET_RATIO}: {verdict})")
+
+
+def _migrate_rate(workdir: Path, endpoint: str, count: int) -> float:
+    with StorageFactory.from_url(f"file://{workdir / 'files'}") as source, \
+            StorageFactory.from_url(f"dynamodb://bench-migrate?region=us-east-1&endpoint={endpoint}") as target:
+        target.is_healthy()  # the table is created on first use: not part of the timing
+        target.list_generations()
+        report = migrate(source, target)
+    assert report.copied == count, report
+    return count / report.seconds
+
+
+def _batch_writer_rate(endpoint: str, count: int) -> float:
+    """The same items, written by boto3's batch_writer into a table of the same schema.
+
+    The items carry the backend's index attributes, as the migration's do: the server then
+    does the same work (it maintains the listing index) for both.
+    """
+    import boto3
+
+    from storage_backends.backends.dynamodb_index import index_attributes
+
+    table_name = "bench-raw"
+    with StorageFactory.from_url(f"dynamodb://{table_name}?region=us-east-1&endpoint={endpoint}") as storage:
+        storage.list_generations()  # creates the table, with the listing index, as for the migration
+    table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=endpoint).Table(table_name)
+    # boto3's serializer wants Decimal for floats: converted before the clock starts.
+    items = [json.loads(json.dumps({**document, **index_attributes(document)}), parse_float=Decimal)
+             for document in demo_generations(count, now=NOW)]
+    started = time.monotonic()
+    with table.batch_writer() as writer:
+        for item in items:
+            writer.put_item(Item=item)
+    return count / (time.monotonic() - started)
+
+
+def peak_rss(counts: list[int]) -> None:
+    peaks = {}
+    for count in counts:
+        with tempfile.TemporaryDirectory(prefix="migrate-bench-") as tmp:
+            child("fill", str(Path(tmp) / "files"), str(count))
+            figures = json.loads(child("migrate", tmp))
+        peaks[count] = figures["peak_mb"]
+        print(f"file -> sqlite {count:>9,}: {figures['seconds']:7.1f}s  {count / figures['seconds']:8,.0f} items/s  "
+              f"peak RSS {figures['peak_mb']:6.1f} MB")
+    if len(counts) >= 2:
+        growth = peaks[counts[-1]] - peaks[counts[0]]
+        verdict = "met" if growth <= TARGET_RSS_GROWTH_MB else "MISSED"
+        print(f"  RSS growth {counts[0]:,} -> {counts[-1]:,}: {growth:+.1f} MB "
+              f"(target <= {TARGET_RSS_GROWTH_MB} MB: {verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=20_000, help="generations migrated into DynamoDB")
+    parser.add_argument("--rss-counts", type=int, nargs="*", default=[20_000, 100_000],
+                        help="sizes of the file -> sqlite runs whose peak RSS is compared (none: skip)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        action, *rest = args.child
+        if action == "fill":
+            fill(Path(rest[0]), int(rest[1]))
+        else:
+            migrate_to_sqlite(Path(rest[0]))
+        return
+    if args.count:
+        with tempfile.TemporaryDirectory(prefix="migrate-bench-") as tmp:
+            dynamodb_rates(args.count, Path(tmp))
+    if args.rss_counts:
+        peak_rss(args.rss_counts)
+
+
+if __name__ == "__main__":
+    main()
