@@ -34,7 +34,8 @@ def generation_list(request: HttpRequest) -> HttpResponse:
         "listing": listing,
         "params": listing.params,
         "current_url": listing.current_url,
-        "form": GenerationFilterForm(),
+        # The controls are written out in the template from the form's fields (labels, choices).
+        "fields": GenerationFilterForm.base_fields,
         "refresh_seconds": settings.GENNIE_LIVE_REFRESH_SECONDS,
         "polling": listing.params.live and listing.any_in_progress,
     }
