@@ -6,6 +6,8 @@ Everything returned here is either plain text (autoescaped by the template) or b
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -131,16 +133,17 @@ def list_url(params: Any, **changes: Any) -> str:
 @register.filter
 def stage_label(value: object) -> str:
     """'Base video' for Stage.BASE_VIDEO or 'baseVideo'; other values unchanged."""
-    try:
-        return STAGE_LABELS[Stage(value)]
-    except ValueError:
-        return str(value)
+    return _label(STAGE_LABELS, Stage, value)
 
 
 @register.filter
 def status_label(value: object) -> str:
     """'In progress' for GenerationStatus.IN_PROGRESS or 'in_progress'; other values unchanged."""
+    return _label(STATUS_LABELS, GenerationStatus, value)
+
+
+def _label(labels: Mapping[Any, str], kind: type[enum.StrEnum], value: object) -> str:
     try:
-        return STATUS_LABELS[GenerationStatus(value)]
+        return labels[kind(value)]
     except ValueError:
         return str(value)

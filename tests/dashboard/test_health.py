@@ -10,6 +10,8 @@ from django.urls import reverse
 from gennie_admin.storage import reset_storage
 from tests.factories import make_item
 
+from .conftest import FAILING_BACKEND
+
 pytestmark = pytest.mark.django_db
 
 HEALTH = reverse("health")
@@ -56,15 +58,9 @@ def test_healthz_is_200_when_healthy_without_login(client):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_healthz_is_503_when_unhealthy(client, failing_storage):
-    response = client.get(HEALTHZ)
-
-    assert response.status_code == 503
-    assert json.loads(response.content) == {"status": "unavailable"}
-
-
-def test_healthz_is_503_when_the_backend_cannot_be_created(client, settings):
-    settings.GENNIE_STORAGE = {"type": "no.such.Backend"}
+@pytest.mark.parametrize("backend", [FAILING_BACKEND, "no.such.Backend"], ids=["unhealthy", "cannot be created"])
+def test_healthz_is_503_when_the_backend_is_down(client, settings, backend):
+    settings.GENNIE_STORAGE = {"type": backend}
     reset_storage()
     response = client.get(HEALTHZ)
 
