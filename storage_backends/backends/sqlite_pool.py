@@ -8,6 +8,7 @@ afterwards, and keeps only a few idle ones open (as SQLAlchemy's ``QueuePool`` d
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -15,6 +16,10 @@ from contextlib import contextmanager
 
 #: Idle connections kept open for reuse; more are opened (and closed again) under load.
 MAX_IDLE = 4
+
+#: Connections a forked child inherited: never used nor closed there (SQLite forbids carrying
+#: a connection across fork), only kept referenced so garbage collection does not close them.
+_INHERITED: list[sqlite3.Connection] = []
 
 
 class ConnectionPool:
@@ -24,11 +29,15 @@ class ConnectionPool:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
         """A connection for one operation, used by this thread alone until the block ends."""
         with self._lock:
+            if self._pid != os.getpid():  # a forked child (e.g. a pre-loading server's worker)
+                _INHERITED.extend(self._idle)
+                self._idle, self._pid = [], os.getpid()
             conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = self._connect()

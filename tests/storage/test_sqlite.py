@@ -5,6 +5,7 @@ reopening and schema versions."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from storage_backends import (
     StorageInitializationError,
     StorageOperationError,
 )
+from storage_backends.backends import sqlite_pool
 from storage_backends.backends.memory import MemoryStorage
 from storage_backends.backends.sqlite import SQLiteStorage
 from storage_backends.backends.sqlite_query import BROAD_SEARCH, MATCHES_SQL, Search, plan_search, select_page
@@ -327,3 +329,21 @@ def test_save_many_of_one_id_twice_keeps_the_first_created_at(storage):
     got = storage.get("a")
     assert got.created_at == "2025-05-05T05:05:05.000Z" and got.prompt == "second"
     assert storage.get_metrics().active_generations == 1
+
+
+def test_a_forked_child_leaves_the_parents_connections_alone(storage):
+    storage.save(make_item("g1"))  # leaves an open connection in the pool
+    context = multiprocessing.get_context("fork")
+    inherited = context.Queue()
+
+    def child() -> None:
+        storage.update("g1", {"script": {"content": "from the child"}})
+        inherited.put(len(sqlite_pool._INHERITED))
+
+    worker = context.Process(target=child)
+    worker.start()
+    worker.join(timeout=60)
+    assert worker.exitcode == 0
+    assert inherited.get(timeout=5) == 1  # set aside, and a connection of its own opened
+    assert storage.get("g1").script.content == "from the child"
+    assert sqlite_pool._INHERITED == []
