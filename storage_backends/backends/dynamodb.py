@@ -35,7 +35,7 @@ from .dynamodb_index import (
     refuse_index_names,
     strip_index,
 )
-from .dynamodb_items import MAX_ITEM_BYTES, check_item_size, from_item_values, item_size, to_item_values
+from .dynamodb_items import check_item_size, from_item_values, to_item_values
 from .dynamodb_listing import list_page
 from .dynamodb_options import ClientSettings, as_count, as_flag, as_number, as_text
 from .dynamodb_table import ensure_table
@@ -139,10 +139,7 @@ class DynamoDBStorage(GenerationStateStorage):
         # As in every backend, stage times are the storage's to keep (see documents.apply_update).
         changes = {name: value for name, value in changes.items() if name != STAGE_TIMES}
         stage_times = stage_times_for(changes, now)
-        size = item_size(to_item_values(changes))
-        if size > MAX_ITEM_BYTES:
-            raise StorageValidationError(f"changes to {generation_id!r} are {size:,} bytes; "
-                                         f"a DynamoDB item holds at most {MAX_ITEM_BYTES:,}")
+        check_item_size(f"the change to generation {generation_id!r}", to_item_values(changes))
         for _ in range(_WRITE_ATTEMPTS):
             # Most items hold a stageTimestamps map, which is written into; the others get a new one.
             for has_map in (True, False) if stage_times else (None,):
@@ -309,7 +306,7 @@ class DynamoDBStorage(GenerationStateStorage):
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as sent, index attributes included, after DynamoDB's limits are checked."""
         values = to_item_values({**item, **index_attributes(item)})
-        check_item_size(item[ID_FIELD], values)
+        check_item_size(f"generation {item[ID_FIELD]!r}", values)
         return values
 
     def _read(self, raw: dict[str, Any]) -> GenerationState:

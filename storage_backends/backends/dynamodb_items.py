@@ -94,12 +94,11 @@ def item_size(item: Mapping[str, AttributeValue]) -> int:
     return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
 
 
-def check_item_size(generation_id: str, item: Mapping[str, AttributeValue]) -> None:
+def check_item_size(what: str, item: Mapping[str, AttributeValue]) -> None:
+    """Refuse an item (or the changes to one, named by ``what``) over DynamoDB's 400 KB."""
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
-        raise StorageValidationError(
-            f"generation {generation_id!r} is {size:,} bytes; a DynamoDB item holds at most {MAX_ITEM_BYTES:,}"
-        )
+        raise StorageValidationError(f"{what} is {size:,} bytes; a DynamoDB item holds at most {MAX_ITEM_BYTES:,}")
 
 
 def _value_size(value: AttributeValue) -> int:
