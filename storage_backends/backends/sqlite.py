@@ -36,6 +36,8 @@ from .sqlite_schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
+#: The trigram tokenizer came with 3.34.0.
+MIN_SQLITE = (3, 34, 0)
 #: Rows cleanup deletes per transaction, so a big cleanup never holds the write lock for long.
 CLEANUP_BATCH = 1000
 
@@ -56,6 +58,11 @@ class SQLiteStorage(GenerationStateStorage):
         ``timeout`` is how many seconds an operation waits for another writer to finish.
         """
         super().__init__()
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StorageInitializationError(
+                f"sqlite storage needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later (FTS5 trigrams); "
+                f"this Python has {sqlite3.sqlite_version}"
+            )
         if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:"):
             raise StorageInitializationError(
                 f"sqlite storage needs a file path, got {path!r}; use the memory backend for a throw-away store"

@@ -347,3 +347,10 @@ def test_a_forked_child_leaves_the_parents_connections_alone(storage):
     assert inherited.get(timeout=5) == 1  # set aside, and a connection of its own opened
     assert storage.get("g1").script.content == "from the child"
     assert sqlite_pool._INHERITED == []
+
+
+def test_an_sqlite_without_trigrams_is_refused_clearly(path, monkeypatch):
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    with pytest.raises(StorageInitializationError, match="SQLite 3.34.0 or later"):
+        SQLiteStorage(path)
+    assert not path.exists()
