@@ -56,8 +56,16 @@ def test_unknown_id_is_a_styled_404(staff_client):
     assert staff_client.get(reverse("generations:download", args=["nope"])).status_code == 404
 
 
-def test_malformed_encoded_id_is_a_404(staff_client):
-    assert staff_client.get("/generations/~!!!/").status_code == 404
+@pytest.mark.parametrize("path", [
+    "/generations/~!!!/",     # not base64url
+    "/generations/~YQ/",      # "a", which is never encoded: one URL per id
+    "/generations/~YS9i==/",  # "a/b" with padding
+    "/generations/~/",        # nothing at all
+])
+def test_malformed_or_non_canonical_encoded_ids_are_404(staff_client, storage, path):
+    save(storage, make_item("a"), make_item("a/b"))
+
+    assert staff_client.get(path).status_code == 404
 
 
 # -- content -----------------------------------------------------------------------------
