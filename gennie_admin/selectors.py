@@ -174,6 +174,8 @@ class HealthReport:
     healthy: bool
     latency_ms: float
     metrics: StorageMetrics | None
+    #: The backend's extra metrics, filtered like its settings.
+    metric_details: dict[str, str]
     metrics_error: str = ""
 
 
@@ -189,6 +191,7 @@ def storage_health(*, storage: GenerationStateStorage) -> HealthReport:
     return HealthReport(
         backend=storage.backend_name, settings=public_settings(storage.describe()), healthy=healthy,
         latency_ms=latency_ms, metrics=metrics, metrics_error=metrics_error,
+        metric_details=public_settings(metrics.details) if metrics else {},
     )
 
 

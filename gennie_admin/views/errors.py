@@ -1,7 +1,8 @@
-"""The styled 503 page shown when the storage backend fails or cannot be reached.
+"""Error views Django does not style by itself.
 
-Django renders 400/403/404/500 from the templates of the same names; this one is answered
-by ``StorageUnavailableMiddleware`` for a storage error raised anywhere in a view.
+Django renders 400/403/404/500 from the templates of the same names. The 503 page is
+answered by ``StorageUnavailableMiddleware`` for a storage error raised anywhere in a view;
+a failed CSRF check (an old sign-in form, say) gets the styled 403 page instead of Django's.
 """
 
 from __future__ import annotations
@@ -25,3 +26,9 @@ def storage_unavailable(request: HttpRequest, exception: StorageError) -> HttpRe
     response = render(request, "503.html", context, status=503)
     response["Retry-After"] = "30"
     return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the styled 403 page, saying what to do."""
+    message = "The form was too old or came from elsewhere (CSRF check failed). Reload the page and try again."
+    return render(request, "403.html", {"exception": message}, status=403)

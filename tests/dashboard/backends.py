@@ -40,3 +40,7 @@ class ChattyStorage(MemoryStorage):
             "aws-session-token": "FwoGZXIvYXdzEBYaDH",
             "password": "hunter2",
         }
+
+    def _metrics_details(self) -> dict[str, Any]:
+        return {"endpoint": "https://admin:hunter2@dynamo.internal:8000/", "session_token": "FwoGZXIvYXdzEBYaDH",
+                "retries": 3}

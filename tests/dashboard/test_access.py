@@ -98,3 +98,13 @@ def test_superusers_without_staff_flag_are_refused(db):
     client.force_login(user)
 
     assert client.get("/").status_code == 403
+
+
+def test_a_failed_csrf_check_gets_the_styled_403_page(staff_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "CSRF check failed" in html and "app.css" in html

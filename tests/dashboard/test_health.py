@@ -34,7 +34,7 @@ def test_health_page_never_shows_secrets(staff_client, settings):
     reset_storage()
     html = staff_client.get(HEALTH).content.decode()
 
-    assert "eu-west-1" in html and "generations" in html
+    assert "eu-west-1" in html and "generations" in html and "<dt>retries</dt>" in html
     assert "https://dynamo.internal:8000/" in html
     for secret in ("hunter2", "wJalrXUtnFEMI", "FwoGZXIvYXdzEBYaDH", "admin:"):
         assert secret not in html
