@@ -142,3 +142,40 @@ def test_screenshots_of_list_detail_and_health(chromium, staff_cookie, live_serv
         context.close()
     # Among others, a CSP violation (an inline script or style) would show up here.
     assert errors == []
+
+
+def test_delete_confirms_in_a_dialog_then_returns_to_the_list(page: Page, live_server, storage):
+    failed_generation(storage)
+    page.goto(f"{live_server.url}/generations/gen-failed/")
+
+    page.get_by_role("link", name="Delete…").click()
+    dialog = page.locator("#delete-dialog")
+    expect(dialog).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/generations/gen-failed/")  # no navigation yet
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert storage.exists("gen-failed")
+
+    page.get_by_role("link", name="Delete…").click()
+    dialog.get_by_role("button", name="Delete generation").click()
+
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.locator(".messages")).to_contain_text("Deleted generation gen-failed.")
+    assert not storage.exists("gen-failed")
+
+
+def test_delete_without_javascript_uses_the_confirmation_page(chromium, staff_cookie, live_server, storage):
+    failed_generation(storage)
+    context = chromium.new_context(java_script_enabled=False)
+    context.add_cookies([staff_cookie])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/generations/gen-failed/")
+
+    page.get_by_role("link", name="Delete…").click()
+
+    expect(page).to_have_url(f"{live_server.url}/generations/gen-failed/delete/")
+    assert storage.exists("gen-failed")
+    page.get_by_role("button", name="Delete generation").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    assert not storage.exists("gen-failed")
+    context.close()
