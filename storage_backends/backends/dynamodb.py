@@ -10,6 +10,7 @@ and limits (``dynamodb_items``), aliasing (``dynamodb_expressions``), the index
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from datetime import timedelta
@@ -52,7 +53,7 @@ class DynamoDBStorage(GenerationStateStorage):
     backend_name = "dynamodb"
 
     def __init__(
-        self, *, table_name: str = DEFAULT_TABLE, region: str = DEFAULT_REGION, endpoint: str | None = None,
+        self, *, table_name: str = DEFAULT_TABLE, region: str | None = None, endpoint: str | None = None,
         access_key_id: str | None = None, secret_access_key: str | None = None, session_token: str | None = None,
         profile: str | None = None, connect_timeout: float | str = 5.0, read_timeout: float | str = 10.0,
         max_attempts: int | str = 5, create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
@@ -66,7 +67,9 @@ class DynamoDBStorage(GenerationStateStorage):
                 f"table_name {table_name!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
             )
         settings = ClientSettings(
-            region=as_text("region", region, optional=False),
+            # As the seed: the option, else the environment (as boto3 would), else us-east-1.
+            region=as_text("region", region) or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            or DEFAULT_REGION,
             endpoint=_endpoint(as_text("endpoint", endpoint)),
             access_key_id=as_text("access_key_id", access_key_id),
             secret_access_key=as_text("secret_access_key", secret_access_key),

@@ -418,3 +418,14 @@ def test_pages_match_the_memory_backend_both_ways(storage, newest_first, filters
     pages = _walk(storage, query)
     assert pages == _walk(reference, query)
     assert len(pages[0]) > 2  # several pages each way
+
+
+def test_region_comes_from_the_option_else_the_environment_else_us_east_1(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert StorageFactory.from_url("dynamodb://t-region").describe()["region"] == "ap-south-1"
+    assert StorageFactory.from_url("dynamodb://t-region?region=eu-north-1").describe()["region"] == "eu-north-1"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    storage = StorageFactory.from_url("dynamodb://t-region")
+    assert storage.describe()["region"] == "us-east-1"
+    assert client_of(storage).meta.region_name == "us-east-1"
