@@ -28,8 +28,11 @@ from storage_backends import (
 from storage_backends.models import utcnow
 
 from .forms import ListParams
+from .labels import STAGE_LABELS
+from .stage_cards import error_text
 
 PROMPT_CHARS = 90
+ERROR_CHARS = 300
 STATUS_ORDER = (
     GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED, GenerationStatus.FAILED, GenerationStatus.COMPLETED
 )
@@ -47,6 +50,8 @@ class GenerationRow:
     stage: Stage | None
     #: 1-based position of the first failed stage, 0 if none failed.
     failed_number: int
+    #: Which stage failed and why, cut short for a tooltip ("" when nothing failed).
+    error: str
     created_at: str | None
     updated_at: str | None
 
@@ -57,7 +62,7 @@ class GenerationRow:
     @property
     def short_prompt(self) -> str:
         """The prompt cut to fit one table cell (the cell's title holds it all)."""
-        return self.prompt if len(self.prompt) <= PROMPT_CHARS else self.prompt[: PROMPT_CHARS - 1].rstrip() + "…"
+        return shorten(self.prompt, PROMPT_CHARS)
 
     @property
     def in_progress(self) -> bool:
@@ -71,7 +76,8 @@ class GenerationRow:
         return cls(
             generation_id=state.generation_id, prompt=state.prompt or "", language=state.language or "",
             aspect_ratio=str(aspect), status=state.status_at(now, stalled_after), stage=state.current_stage,
-            failed_number=failed.index + 1 if failed else 0, created_at=state.created_at, updated_at=state.updated_at,
+            failed_number=failed.index + 1 if failed else 0,
+            error=failure_summary(state, failed), created_at=state.created_at, updated_at=state.updated_at,
         )
 
 
@@ -112,6 +118,18 @@ class GenerationListing:
     @property
     def any_in_progress(self) -> bool:
         return any(row.in_progress for row in self.rows)
+
+
+def failure_summary(state: GenerationState, failed: Stage | None) -> str:
+    """'Audio failed: TTS quota exceeded', cut to ``ERROR_CHARS``; "" when nothing failed."""
+    if failed is None:
+        return ""
+    reason = error_text(state.stage(failed))
+    return shorten(f"{STAGE_LABELS[failed]} failed" + (f": {reason}" if reason else ""), ERROR_CHARS)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def stalled_after() -> timedelta:

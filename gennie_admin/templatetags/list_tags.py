@@ -34,7 +34,7 @@ ROW = (
     + "<span></span>" * STAGE_COUNT
     + "</span>"
     '<span class="stage-name">{stage} <span class="muted">{reached}/{stage_count}</span></span></td>'
-    '<td data-label="Status"><span class="badge badge-{status}">{status_label}</span></td>'
+    '<td data-label="Status"><span class="badge badge-{status}"{error}>{status_label}</span></td>'
     '<td data-label="Created" class="cell-time">{created}</td>'
     '<td data-label="Updated" class="cell-time">{updated}</td>'
     "</tr>"
@@ -59,6 +59,7 @@ def generation_row(row: GenerationRow) -> str:
         language=escape(row.language or EMPTY), aspect=escape(row.aspect_ratio or EMPTY), reached=row.stage_number,
         failed=row.failed_number, progress=escape(progress), stage=escape(stage), stage_count=STAGE_COUNT,
         status=escape(row.status.value), status_label=escape(STATUS_LABELS[row.status]),
+        error=f' title="{escape(row.error)}"' if row.error else "",
         created=time_cell(row.created_at), updated=time_cell(row.updated_at),
     )
 

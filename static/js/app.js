@@ -34,4 +34,14 @@
     var box = requestStatus();
     if (box && event.detail.successful) { box.hidden = true; }
   });
+
+  // "/" jumps to the search box, as on GitHub and many admin tools (not while typing).
+  document.addEventListener("keydown", function (event) {
+    var search = document.getElementById("id_q");
+    var typing = event.target.closest("input, textarea, select, [contenteditable]");
+    if (event.key !== "/" || !search || typing || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    event.preventDefault();
+    search.focus();
+    search.select();
+  });
 })();

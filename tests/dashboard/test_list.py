@@ -62,7 +62,7 @@ def test_full_page_shows_every_column_newest_first(staff_client, generations):
     assert "Otters holding hands" in html and "16:9" in html
     assert 'data-reached="2" data-failed="0" role="img" aria-label="Stage 2 of 8: Script"' in html
     assert 'data-reached="3" data-failed="3" role="img" aria-label="Stage 3 of 8: Audio"' in html
-    assert '<span class="badge badge-failed">Failed</span>' in html
+    assert '<span class="badge badge-failed" title="Audio failed: TTS quota exceeded">Failed</span>' in html
     assert '<span class="badge badge-stalled">Stalled</span>' in html
     # Relative time, with the exact time on hover and in the datetime attribute.
     assert re.search(r'<time datetime="[0-9T:.\-]+Z" title="[0-9\- :.]+ UTC">10 min ago</time>', html)
@@ -423,7 +423,7 @@ XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 @pytest.mark.parametrize("payload", XSS)
 def test_prompts_and_ids_are_escaped_everywhere(staff_client, storage, payload):
     storage.save({"generationId": f"id{payload}", "initialParams": {"prompt": payload, "language": payload,
-                  "options": {"aspectRatio": payload}}})
+                  "options": {"aspectRatio": payload}}, "script": {"status": "failed", "error": payload}})
 
     for headers in ({}, HTMX):
         html = staff_client.get(f"{LIST}?q={payload[:5]}", headers=headers).content.decode()
