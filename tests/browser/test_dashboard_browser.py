@@ -98,7 +98,7 @@ def test_timeline_of_a_running_generation_refreshes_until_final(page: Page, live
 
     # The next poll (every 3 s) swaps the timeline in place and, the generation being final, stops.
     expect(page.locator(".timeline-row.step-failed")).to_contain_text("voice model unavailable", timeout=8_000)
-    expect(page.locator("#detail-status")).to_contain_text("Failed")
+    expect(page.locator("#detail-facts")).to_contain_text("Failed")
     polls: list[str] = []
     page.on("request", lambda request: polls.append(request.url) if "/timeline/" in request.url else None)
     page.wait_for_timeout(4_000)

@@ -58,7 +58,7 @@ def test_htmx_partial_of_an_in_progress_generation_keeps_polling(staff_client, s
     assert html.count('class="timeline-row ') == 8
     assert "running" in html and "for 2" in html
     # The header's status is refreshed alongside, out of band.
-    assert 'id="detail-status" hx-swap-oob="true"' in html and "In progress" in html
+    assert '<dl class="facts" id="detail-facts" hx-swap-oob="true">' in html and "In progress" in html
 
 
 @pytest.mark.parametrize("item", [failed(), make_item("gen-1", created_at=ago(minutes=5), **completed_stages())])
