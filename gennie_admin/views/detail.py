@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from storage_backends import (
@@ -61,6 +62,7 @@ def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")  # one URL, two answers: the partial for htmx, else a page
 @staff_required
 def generation_timeline(request: HttpRequest, generation_id: str) -> HttpResponse:
     """The timeline alone: the inside of its panel for htmx (HTTP 286 once final), else a page."""

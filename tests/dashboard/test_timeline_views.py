@@ -54,6 +54,7 @@ def test_htmx_partial_of_an_in_progress_generation_keeps_polling(staff_client, s
     html = response.content.decode()
 
     assert response.status_code == 200
+    assert "HX-Request" in response["Vary"]
     assert "<html" not in html
     assert html.count('class="timeline-row ') == 8
     assert "running" in html and "for 2" in html
