@@ -15,7 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 from storage_backends import GenerationStateStorage, StorageError, StorageMetrics
 
 #: Setting names that may hold a credential: never shown, whatever a backend's describe() says.
-SECRET_WORDS = ("secret", "password", "token", "credential", "access_key", "private")
+SECRET_WORDS = (
+    "secret", "password", "passwd", "token", "credential", "access_key", "api_key", "apikey", "private", "auth",
+)
 
 
 @dataclass(frozen=True)
