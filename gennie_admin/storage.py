@@ -32,9 +32,10 @@ def storage_config(setting: Any = None) -> dict[str, Any]:
         config = parse_storage_url(setting)
     elif isinstance(setting, Mapping) and setting:
         options = setting.get("options") or {}
-        if "type" not in setting or not isinstance(options, Mapping):
+        if "type" not in setting or not isinstance(options, Mapping) or set(setting) - {"type", "options"}:
             raise StorageInitializationError(
-                'GENNIE_STORAGE must look like {"type": "sqlite", "options": {...}}; "options" is a mapping'
+                'GENNIE_STORAGE must look like {"type": "sqlite", "options": {...}}: those two keys only, '
+                '"options" a mapping'
             )
         config = {**setting, "options": dict(options)}
     elif not setting:

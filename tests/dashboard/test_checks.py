@@ -36,7 +36,9 @@ def test_dynamodb_is_checked_without_contacting_it(settings, monkeypatch):
     assert check_storage_setting() == []
 
 
-@pytest.mark.parametrize("setting", [{"options": {"path": "x"}}, {"type": "memory", "options": "x"}, ["memory"]])
+@pytest.mark.parametrize("setting", [
+    {"options": {"path": "x"}}, {"type": "memory", "options": "x"}, {"type": "memory", "optoins": {}}, ["memory"],
+])
 def test_e001_malformed_setting(settings, setting):
     settings.GENNIE_STORAGE = setting
 
