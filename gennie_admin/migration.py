@@ -16,7 +16,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from storage_backends import (
@@ -24,6 +24,7 @@ from storage_backends import (
     GenerationStateStorage,
     StorageCorruptDocumentError,
     StorageError,
+    StorageNotFoundError,
     StorageValidationError,
 )
 from storage_backends.paging import created_sort_value, sort_key
@@ -90,23 +91,23 @@ def migrate(
     started = time.monotonic()
     with corrupt_documents_logged(report.failed):
         total = _expected_count(source) if progress else None
-        pairs = _Pairing(source, target, batch_size)
-        for batch in pairs:
-            to_copy = []
-            for state, existing in batch:
-                action = _action(state, existing, overwrite=overwrite)
-                if action == "copy":
-                    to_copy.append(state)
-                elif action == "unchanged":
-                    report.unchanged += 1
-                else:
-                    report.newer_in_target += 1
-            if to_copy and not dry_run:
-                _write(target, to_copy, report)
+    pairs = _Pairing(source, target, batch_size, corrupt=report.failed)
+    for batch in pairs:
+        to_copy = []
+        for state, existing in batch:
+            action = _action(state, existing, overwrite=overwrite)
+            if action == "copy":
+                to_copy.append(state)
+            elif action == "unchanged":
+                report.unchanged += 1
             else:
-                report.copied += len(to_copy)
-            if progress:
-                progress(pairs.read, total)
+                report.newer_in_target += 1
+        if to_copy and not dry_run:
+            _write(target, to_copy, report)
+        else:
+            report.copied += len(to_copy)
+        if progress:
+            progress(pairs.read, total)
     report.seconds = time.monotonic() - started
     return report
 
@@ -123,7 +124,7 @@ def verify(
     for batch in pairs:
         for state, existing in batch:
             report.checked += 1
-            difference = describe_difference(state, existing)
+            difference = describe_difference(state, existing or _get_directly(target, state.generation_id))
             if difference:
                 report.differences.add(state.generation_id, difference)
         if progress:
@@ -147,10 +148,12 @@ def make_listable(storage: GenerationStateStorage) -> int:
     return backfill_index_attributes(storage) if isinstance(storage, DynamoDBStorage) else 0
 
 
-def describe_difference(state: GenerationState, existing: GenerationState | None) -> str | None:
+def describe_difference(state: GenerationState, existing: GenerationState | StorageError | None) -> str | None:
     """None if the target holds exactly the source's document, else what differs."""
     if existing is None:
         return "missing in the target"
+    if isinstance(existing, StorageError):
+        return f"unreadable in the target: {existing}"
     ours, theirs = state.to_item(), existing.to_item()
     if ours == theirs:
         return None
@@ -160,10 +163,11 @@ def describe_difference(state: GenerationState, existing: GenerationState | None
 
 @contextmanager
 def corrupt_documents_logged(problems: Problems) -> Iterator[None]:
-    """Collect the corrupt documents a backend skips while listing.
+    """Collect the corrupt documents a backend skips while listing, during the block.
 
     Listing leaves corrupt documents out (so a dashboard keeps working) and logs each one with
-    its ``StorageCorruptDocumentError``; that log record is the only place they are named.
+    its ``StorageCorruptDocumentError``; that log record is the only place they are named. Wrap
+    only reads of the storage whose documents are wanted: the handler cannot tell storages apart.
     """
     handler = _CorruptDocumentHandler(problems)
     logger = logging.getLogger("storage_backends")
@@ -192,26 +196,35 @@ class _CorruptDocumentHandler(logging.Handler):
 
 
 class _Pairing:
-    """Source batches, each document paired with the target's document of the same id (or None)."""
+    """Source batches, each document paired with the target's document of the same id (or None).
 
-    def __init__(self, source: GenerationStateStorage, target: GenerationStateStorage, batch_size: int) -> None:
+    With ``corrupt``, the corrupt source documents the listing skips are added to it.
+    """
+
+    def __init__(self, source: GenerationStateStorage, target: GenerationStateStorage, batch_size: int, *,
+                 corrupt: Problems | None = None) -> None:
         if batch_size < 1:
             raise StorageValidationError("batch_size must be at least 1")
         self._source = source.iter_generations(batch_size)
         self._target = target.iter_generations(batch_size)
         self._batch_size = batch_size
+        self._corrupt = corrupt
         self._ahead: GenerationState | None = None
         self.read = 0
         self.only_in_target = 0
 
     def __iter__(self) -> Iterator[list[tuple[GenerationState, GenerationState | None]]]:
-        while batch := list(itertools.islice(self._source, self._batch_size)):
+        while batch := self._source_batch():
             self.read += len(batch)
             window = {state.generation_id: state for state in self._target_up_to(max(map(sort_key, batch)))}
             yield [(state, window.pop(state.generation_id, None)) for state in batch]
             # Whatever no source document claimed sorts before the next batch: it is the target's own.
             self.only_in_target += len(window)
         self.only_in_target += sum(1 for _ in self._target_up_to(None))
+
+    def _source_batch(self) -> list[GenerationState]:
+        with corrupt_documents_logged(self._corrupt) if self._corrupt is not None else nullcontext():
+            return list(itertools.islice(self._source, self._batch_size))
 
     def _target_up_to(self, last: tuple[str, str] | None) -> Iterable[GenerationState]:
         """Target documents up to ``last`` (None: all the rest), in order."""
@@ -220,6 +233,16 @@ class _Pairing:
         while self._ahead is not None and (last is None or sort_key(self._ahead) <= last):
             yield self._ahead
             self._ahead = next(self._target, None)
+
+
+def _get_directly(target: GenerationStateStorage, generation_id: str) -> GenerationState | StorageError | None:
+    """A document the listing did not show, read by id: a listing index (DynamoDB's) may lag a write."""
+    try:
+        return target.get(generation_id)
+    except StorageNotFoundError:
+        return None
+    except StorageCorruptDocumentError as exc:
+        return exc
 
 
 def _expected_count(source: GenerationStateStorage) -> int | None:

@@ -247,3 +247,18 @@ def test_timestamps_survive_even_far_in_the_past(file_url, target_url):
     run("migrate_storage", "--source", file_url, "--target", target_url)
     assert documents(target_url)["ancient"] == item
     assert json.dumps(documents(target_url)["ancient"], sort_keys=True) == json.dumps(item, sort_keys=True)
+
+
+def test_verify_names_documents_missing_or_unreadable_in_the_target(tmp_path, file_url, target_url):
+    seed(file_url, 20)
+    run("migrate_storage", "--source", file_url, "--target", target_url)
+    with open_url(target_url) as storage:
+        storage.delete("demo-0-000004")
+    with sqlite3.connect(tmp_path / "target.sqlite3") as conn:
+        conn.execute("UPDATE generations SET document = 'not json' WHERE generation_id = 'demo-0-000009'")
+    message, out, err = run_failing("migrate_storage", "--source", file_url, "--target", target_url,
+                                    "--dry-run", "--verify")
+    assert "Would copy 2, skipped 18" in out
+    assert message == "2 document(s) differ between source and target (listed above)"
+    assert "  demo-0-000004: missing in the target" in err
+    assert "  demo-0-000009: unreadable in the target: generation 'demo-0-000009' is corrupt: invalid JSON" in err
