@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from gennie_admin.demo import demo_generations
 from tests.browser.conftest import PHONE, screenshot
 from tests.factories import ago, completed_stages, make_item
 
@@ -123,7 +124,8 @@ def test_dark_mode_follows_the_system_preference(chromium, staff_cookie, live_se
 
 
 def test_screenshots_of_list_detail_and_health(chromium, staff_cookie, live_server, storage):
-    seed(storage)
+    # Realistic, varied documents (every status, several languages) make telling screenshots.
+    storage.save_many(demo_generations(40, seed=3), preserve_timestamps=True)
     failed_generation(storage)
     errors: list[str] = []
     for name, size in (("desktop", {"width": 1280, "height": 900}), ("phone", PHONE)):
