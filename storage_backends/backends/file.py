@@ -51,6 +51,8 @@ STALE_TEMP_AGE = timedelta(hours=1)
 
 
 class FileStorage(GenerationStateStorage):
+    """One JSON file per generation in ``directory``, which is created if absent."""
+
     backend_name = "file"
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
