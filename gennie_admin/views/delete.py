@@ -6,6 +6,7 @@ other staff get 403 (and the detail page never shows them the button).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +22,9 @@ from ..models import DELETE_PERMISSION
 from ..selectors import stalled_after
 from ..storage import get_storage
 from .detail import get_generation
+
+#: Deletions cannot be undone: each one is logged, with who asked for it.
+audit = logging.getLogger("gennie_admin.audit")
 
 
 @require_http_methods(["GET", "POST"])
@@ -46,6 +50,8 @@ def _delete(request: HttpRequest, generation_id: str) -> HttpResponse:
         deleted = get_storage().delete(generation_id)
     except StorageValidationError:
         deleted = False  # an impossible id names nothing that could be deleted
+    audit.info("delete generation %r by %s: %s", generation_id, request.user.get_username(),
+               "deleted" if deleted else "already gone")
     if deleted:
         messages.success(request, f"Deleted generation {generation_id}.")
     else:

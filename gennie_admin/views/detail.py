@@ -41,6 +41,7 @@ DELETE_BUTTON_CACHE_SECONDS = 30
 @require_GET
 @staff_required
 def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
+    """Everything about one generation: header, timeline, stage cards, raw JSON."""
     context: dict[str, Any] = {
         "generation_id": generation_id,
         "download_name": download_filename(generation_id),

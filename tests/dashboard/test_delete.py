@@ -105,6 +105,16 @@ def test_post_deletes_and_redirects_to_the_list_with_a_message(deleter_client, s
     assert [str(m) for m in get_messages(response.wsgi_request)] == ["Deleted generation gen-1."]
 
 
+def test_each_deletion_is_logged_with_who_asked(deleter_client, caplog):
+    with caplog.at_level("INFO", logger="gennie_admin.audit"):
+        deleter_client.post(delete_url(), {"confirm": "gen-1"})
+        deleter_client.post(delete_url(), {"confirm": "gen-1"})
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "delete generation 'gen-1' by staff: deleted", "delete generation 'gen-1' by staff: already gone",
+    ]
+
+
 def test_the_message_shows_on_the_list(deleter_client):
     response = deleter_client.post(delete_url(), {"confirm": "gen-1"}, follow=True)
 
