@@ -90,7 +90,9 @@ def test_templates_never_mark_data_safe_or_inline_script(template):
 
 
 def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    # A clean environment, as a server's: nothing inherited from the test run (pytest-playwright
+    # sets DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly flags).
+    environ = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     environ.update({
         "DJANGO_SETTINGS_MODULE": "gennie_admin.settings",
         "DATABASE_URL": f"sqlite:///{tmp_path}/django.sqlite3",
