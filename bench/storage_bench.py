@@ -77,8 +77,9 @@ def _dynamodb_target(tmp: Path) -> Target:
     def counters() -> dict[str, float]:
         # Not get_metrics(): its COUNT scan would add requests of its own.
         details = storage._metrics_details()
-        requests = sum(stats["calls"] for stats in details["requests"].values())
-        return {"requests": requests, "items read (list)": details["list_items_read"]}
+        calls = {name: stats["calls"] for name, stats in details["requests"].items()}
+        return {"requests": sum(calls.values()), "of them scans": calls.get("scan", 0),
+                "items read (list)": details["list_items_read"]}
 
     def teardown() -> None:
         storage.close()

@@ -230,14 +230,15 @@ class DynamoDBStorage(GenerationStateStorage):
         old = (f"({indexed} >= {low} AND {indexed} < {high}) OR "
                f"(attribute_not_exists({indexed}) AND {created} >= {low} AND {created} < {high})")
         self._ensure_ready()
-        removed = 0
-        for page in scan_pages(self._calls, TableName=self._table, FilterExpression=old,
-                               ProjectionExpression=projection(expr, ID_FIELD), **expr.params()):
-            removed += len(page["Items"])
-            if not dry_run and page["Items"]:
-                deletes = [{"DeleteRequest": {"Key": key}} for key in page["Items"]]
-                write_all(self._calls, self._table, deletes, deadline_seconds=self._batch_deadline)
-        if removed and not dry_run:
+        pages = scan_pages(self._calls, TableName=self._table, FilterExpression=old,
+                           ProjectionExpression=projection(expr, ID_FIELD), **expr.params())
+        keys = (key for page in pages for key in page["Items"])
+        if dry_run:
+            return sum(1 for _ in keys)
+        # One stream of deletes across scan pages, so every batch but the last is full.
+        removed = write_all(self._calls, self._table, ({"DeleteRequest": {"Key": key}} for key in keys),
+                            deadline_seconds=self._batch_deadline)
+        if removed:
             self._counts.clear()
         return removed
 

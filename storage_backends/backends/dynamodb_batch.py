@@ -49,14 +49,14 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def write_all(calls: DynamoDBCalls, table: str, requests: Iterable[dict[str, Any]], *,
               deadline_seconds: float) -> int:
-    """Send put/delete requests 25 at a time; returns how many requests were sent."""
-    sent = 0
+    """Send put/delete requests 25 at a time (read lazily); returns how many writes were done."""
+    written = 0
     for chunk in chunks(requests, MAX_WRITES):
         pending: list[dict[str, Any]] = chunk
         backoff = Backoff(deadline_seconds)
+        written += len(chunk)
         while pending:
             response = calls.call("batch_write_item", RequestItems={table: pending})
-            sent += 1
             pending = response.get("UnprocessedItems", {}).get(table, [])
             if pending and not backoff.wait():
                 raise StorageOperationError(
@@ -64,7 +64,7 @@ def write_all(calls: DynamoDBCalls, table: str, requests: Iterable[dict[str, Any
                     f"{', '.join(_describe(request) for request in pending)}",
                     code="UnprocessedItems",
                 )
-    return sent
+    return written
 
 
 def get_all(calls: DynamoDBCalls, table: str, keys: list[dict[str, Any]], *, projection: dict[str, Any],

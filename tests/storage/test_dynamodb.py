@@ -177,6 +177,21 @@ def test_unprocessed_deletes_are_sent_again(storage):
         stub.assert_no_pending_responses()
 
 
+def test_cleanup_fills_every_batch_across_scan_pages(storage, batch_sizes):
+    storage.exists("warm-up")
+    first, second = [f"a{n}" for n in range(30)], [f"b{n}" for n in range(30)]
+    with Stubber(client_of(storage)) as stub:
+        # Keys stream from the scan into the batches: a page is asked for when a batch needs more.
+        stub.add_response("scan", {"Items": _keys(*first), "LastEvaluatedKey": _keys("a29")[0]})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        stub.add_response("scan", {"Items": _keys(*second)})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        stub.add_response("batch_write_item", {"UnprocessedItems": {}})
+        assert storage.cleanup() == 60
+        stub.assert_no_pending_responses()
+    assert batch_sizes == [25, 25, 10]
+
+
 def test_deletes_still_unprocessed_at_the_deadline_are_named(aws_mock, dynamodb_table_name):
     with DynamoDBStorage(table_name=dynamodb_table_name, batch_deadline_seconds="0.3") as storage:
         storage.exists("warm-up")
