@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -21,21 +20,20 @@ MAX_WRITES = 25
 MAX_GETS = 100
 
 
-@dataclass
 class Backoff:
-    """Full-jitter exponential backoff under an overall deadline."""
+    """Full-jitter exponential backoff (0.05 s doubling, capped at 2 s) under an overall deadline."""
 
-    deadline_seconds: float = 30.0
-    base: float = 0.05
-    cap: float = 2.0
-    _started: float = field(default_factory=time.monotonic)
-    _attempt: int = 0
+    BASE, CAP = 0.05, 2.0
+
+    def __init__(self, deadline_seconds: float) -> None:
+        self._deadline = time.monotonic() + deadline_seconds
+        self._attempt = 0
 
     def wait(self) -> bool:
-        """Sleep before the next try; False once the deadline would be passed."""
-        delay = random.uniform(0, min(self.cap, self.base * 2 ** self._attempt))
+        """Sleep before the next try; False, without sleeping, once that would pass the deadline."""
+        delay = random.uniform(0, min(self.CAP, self.BASE * 2 ** self._attempt))
         self._attempt += 1
-        if time.monotonic() - self._started + delay > self.deadline_seconds:
+        if time.monotonic() + delay > self._deadline:
             return False
         time.sleep(delay)
         return True
