@@ -4,9 +4,10 @@
     .venv/bin/python bench/migrate_bench.py --count 5000 --rss-counts 5000 20000
 
 1. Migrates ``--count`` demo generations file -> DynamoDB (moto's ThreadedMotoServer on 127.0.0.1,
-   started here) with ``gennie_admin.migration.migrate``, then writes the same documents to a
-   second table of the same server with raw boto3 ``batch_writer``, and prints both rates and
-   their ratio. Target: migrate >= 0.8 x batch_writer.
+   started here in a process of its own) with ``gennie_admin.migration.migrate``, and writes the
+   same items to another table of the same server with raw boto3 ``batch_writer``; the two
+   alternate ``--rounds`` times and the best rate of each, and their ratio, are printed.
+   Target: migrate >= 0.8 x batch_writer.
 2. Migrates file -> SQLite at each of ``--rss-counts`` in a fresh subprocess and prints its peak
    RSS. Target: growth <= 50 MB from 20,000 to 100,000.
 
@@ -76,40 +77,56 @@ def child(*args: str) -> str:
     return result.stdout
 
 
-def dynamodb_rates(count: int, workdir: Path) -> None:
+def serve_moto() -> None:
+    """Child: moto's ThreadedMotoServer on 127.0.0.1, until stdin closes; prints its endpoint."""
     from moto.server import ThreadedMotoServer
 
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    child("fill", str(workdir / "files"), str(count))
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    host, port = server.get_host_and_port()
+    print(f"http://{host}:{port}", flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+def dynamodb_rates(count: int, rounds: int, workdir: Path) -> None:
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    child("fill", str(workdir / "files"), str(count))
+    # The server runs in its own process, as DynamoDB would: in this one it would share the
+    # interpreter lock with the client it is measured against.
+    server = subprocess.Popen([sys.executable, __file__, "--child", "moto"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    migrate_rates, raw_rates = [], []
     try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        migrate_rate = _migrate_rate(workdir, endpoint, count)
-        raw_rate = _batch_writer_rate(endpoint, count)
+        endpoint = server.stdout.readline().strip()
+        # Alternate the two, each round into fresh tables: a busy machine then slows both alike.
+        for round_ in range(1, rounds + 1):
+            migrate_rates.append(_migrate_rate(workdir, endpoint, count, f"bench-migrate-{round_}"))
+            raw_rates.append(_batch_writer_rate(endpoint, count, f"bench-raw-{round_}"))
+            print(f"  round {round_}: migrate_storage {migrate_rates[-1]:,.0f}/s, "
+                  f"batch_writer {raw_rates[-1]:,.0f}/s", flush=True)
     finally:
-        server.stop()
-    print(f"file -> dynamodb, {count:,} generations (moto server on 127.0.0.1)")
-    print(f"  migrate_storage      {migrate_rate:10,.0f} items/s")
-    print(f"  boto3 batch_writer   {raw_rate:10,.0f} items/s")
-    ratio = migrate_rate / raw_rate
+        server.communicate("")
+    print(f"file -> dynamodb, {count:,} generations (moto's ThreadedMotoServer on 127.0.0.1, own process), "
+          f"best of {rounds}")
+    print(f"  migrate_storage      {max(migrate_rates):10,.0f} items/s")
+    print(f"  boto3 batch_writer   {max(raw_rates):10,.0f} items/s")
+    ratio = max(migrate_rates) / max(raw_rates)
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
     print(f"  ratio                {ratio:10.2f}   (target >= {TARGET_RATIO}: {verdict})")
 
 
-def _migrate_rate(workdir: Path, endpoint: str, count: int) -> float:
+def _migrate_rate(workdir: Path, endpoint: str, count: int, table: str) -> float:
     with StorageFactory.from_url(f"file://{workdir / 'files'}") as source, \
-            StorageFactory.from_url(f"dynamodb://bench-migrate?region=us-east-1&endpoint={endpoint}") as target:
-        target.is_healthy()  # the table is created on first use: not part of the timing
-        target.list_generations()
+            StorageFactory.from_url(f"dynamodb://{table}?region=us-east-1&endpoint={endpoint}") as target:
+        target.list_generations()  # the table is created on first use: not part of the timing
         report = migrate(source, target)
     assert report.copied == count, report
     return count / report.seconds
 
 
-def _batch_writer_rate(endpoint: str, count: int) -> float:
+def _batch_writer_rate(endpoint: str, count: int, table_name: str) -> float:
     """The same items, written by boto3's batch_writer into a table of the same schema.
 
     The items carry the backend's index attributes, as the migration's do: the server then
@@ -119,7 +136,6 @@ def _batch_writer_rate(endpoint: str, count: int) -> float:
 
     from storage_backends.backends.dynamodb_index import index_attributes
 
-    table_name = "bench-raw"
     with StorageFactory.from_url(f"dynamodb://{table_name}?region=us-east-1&endpoint={endpoint}") as storage:
         storage.list_generations()  # creates the table, with the listing index, as for the migration
     table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=endpoint).Table(table_name)
@@ -152,6 +168,7 @@ def peak_rss(counts: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20_000, help="generations migrated into DynamoDB")
+    parser.add_argument("--rounds", type=int, default=2, help="migrate and batch_writer runs, alternated (best kept)")
     parser.add_argument("--rss-counts", type=int, nargs="*", default=[20_000, 100_000],
                         help="sizes of the file -> sqlite runs whose peak RSS is compared (none: skip)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -160,12 +177,14 @@ def main() -> None:
         action, *rest = args.child
         if action == "fill":
             fill(Path(rest[0]), int(rest[1]))
+        elif action == "moto":
+            serve_moto()
         else:
             migrate_to_sqlite(Path(rest[0]))
         return
     if args.count:
         with tempfile.TemporaryDirectory(prefix="migrate-bench-") as tmp:
-            dynamodb_rates(args.count, Path(tmp))
+            dynamodb_rates(args.count, args.rounds, Path(tmp))
     if args.rss_counts:
         peak_rss(args.rss_counts)
 

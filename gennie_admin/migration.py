@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from storage_backends import (
@@ -29,11 +30,13 @@ from storage_backends import (
 )
 from storage_backends.paging import created_sort_value, sort_key
 
+from .prefetch import prefetched
+
 DEFAULT_BATCH_SIZE = 500
 #: How many failures or differences a report keeps by name; the counts go on.
 MAX_LISTED = 100
 
-#: Called after each batch with how many source documents were read and how many there are (if known).
+#: Called after each batch with how many source documents were handled and how many there are (if known).
 Progress = Callable[[int, int | None], None]
 
 
@@ -43,13 +46,16 @@ class Problems:
 
     count: int = 0
     listed: dict[str, str] = field(default_factory=dict)
+    # Added to from the reading thread (corrupt documents) and the writing one (refused ones).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, generation_id: str, reason: str) -> None:
-        if generation_id in self.listed:
-            return
-        self.count += 1
-        if len(self.listed) < MAX_LISTED:
-            self.listed[generation_id] = reason
+        with self._lock:
+            if generation_id in self.listed:
+                return
+            self.count += 1
+            if len(self.listed) < MAX_LISTED:
+                self.listed[generation_id] = reason
 
 
 @dataclass
@@ -92,22 +98,17 @@ def migrate(
     with corrupt_documents_logged(report.failed):
         total = _expected_count(source) if progress else None
     pairs = _Pairing(source, target, batch_size, corrupt=report.failed)
-    for batch in pairs:
-        to_copy = []
-        for state, existing in batch:
-            action = _action(state, existing, overwrite=overwrite)
-            if action == "copy":
-                to_copy.append(state)
-            elif action == "unchanged":
-                report.unchanged += 1
+    done = 0
+    # Reading and matching run ahead in a thread while this one waits on the target's writes.
+    with closing(prefetched(_to_copy(batch, report, overwrite=overwrite) for batch in pairs)) as batches:
+        for read, to_copy in batches:
+            if to_copy and not dry_run:
+                _write(target, to_copy, report)
             else:
-                report.newer_in_target += 1
-        if to_copy and not dry_run:
-            _write(target, to_copy, report)
-        else:
-            report.copied += len(to_copy)
-        if progress:
-            progress(pairs.read, total)
+                report.copied += len(to_copy)
+            done += read
+            if progress:
+                progress(done, total)
     report.seconds = time.monotonic() - started
     return report
 
@@ -251,6 +252,21 @@ def _expected_count(source: GenerationStateStorage) -> int | None:
         return source.get_metrics().active_generations
     except StorageError:
         return None  # only the progress display loses its total; reading reports real failures
+
+
+def _to_copy(batch: list[tuple[GenerationState, GenerationState | None]], report: MigrationReport, *,
+             overwrite: bool) -> tuple[int, list[GenerationState]]:
+    """How many source documents the batch holds, and those to copy; counts the others as skipped."""
+    to_copy = []
+    for state, existing in batch:
+        action = _action(state, existing, overwrite=overwrite)
+        if action == "copy":
+            to_copy.append(state)
+        elif action == "unchanged":
+            report.unchanged += 1
+        else:
+            report.newer_in_target += 1
+    return len(batch), to_copy
 
 
 def _action(state: GenerationState, existing: GenerationState | None, *, overwrite: bool) -> str:
