@@ -21,7 +21,21 @@
     );
   }
 
+  // "Generations" in the breadcrumbs goes back to the list as it was left (filters, search,
+  // page), when the user came from it; otherwise it stays the plain list link.
+  function restoreListLink() {
+    var link = document.querySelector("[data-list-link]");
+    if (!link || !document.referrer) {
+      return;
+    }
+    var from = new URL(document.referrer);
+    if (from.origin === window.location.origin && from.pathname === new URL(link.href).pathname) {
+      link.href = from.href;
+    }
+  }
+
   function setUp() {
+    restoreListLink();
     document.querySelectorAll("[data-copy-target]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { copy(button); });

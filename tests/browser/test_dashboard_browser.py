@@ -68,6 +68,19 @@ def test_next_page_and_back(page: Page, live_server, storage):
     expect(page.locator(ROWS)).to_have_count(10)
 
 
+def test_breadcrumb_returns_to_the_list_as_it_was_left(page: Page, live_server, storage):
+    seed(storage)
+    failed_generation(storage)
+    page.goto(f"{live_server.url}/?q=solar&per_page=10")
+    page.get_by_role("link", name="gen-failed").click()
+    expect(page).to_have_url(re.compile("/generations/gen-failed/$"))
+
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Generations").click()
+
+    expect(page).to_have_url(f"{live_server.url}/?q=solar&per_page=10")
+    expect(page.locator(ROWS)).to_have_count(1)
+
+
 def test_detail_page_shows_the_timeline_with_the_failed_stage(page: Page, live_server, storage):
     failed_generation(storage)
     page.goto(f"{live_server.url}/")
