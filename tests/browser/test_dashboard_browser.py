@@ -194,3 +194,18 @@ def test_delete_without_javascript_uses_the_confirmation_page(chromium, staff_co
     expect(page).to_have_url(f"{live_server.url}/")
     assert not storage.exists("gen-failed")
     context.close()
+
+
+def test_copy_buttons_put_the_id_and_the_raw_json_on_the_clipboard(context, page: Page, live_server, storage):
+    failed_generation(storage)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(f"{live_server.url}/generations/gen-failed/")
+
+    page.get_by_role("button", name="Copy id").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == "gen-failed"
+
+    page.locator(".raw-json summary").click()
+    page.get_by_role("button", name="Copy JSON").click()
+    expect(page.locator('[data-copy-target="raw-json"]')).to_have_text("Copied")
+    assert '"generationId": "gen-failed"' in page.evaluate("navigator.clipboard.readText()")
