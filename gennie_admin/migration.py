@@ -12,11 +12,12 @@ from the source's (another producer re-created it) counts as absent and is repla
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ from storage_backends import (
     StorageNotFoundError,
     StorageValidationError,
 )
-from storage_backends.paging import created_sort_value, sort_key
+from storage_backends.paging import SortKey, created_sort_value, sort_key
 
 from .prefetch import prefetched
 
@@ -74,7 +75,8 @@ class MigrationReport:
 @dataclass
 class VerifyReport:
     checked: int = 0
-    only_in_target: int = 0
+    #: None when a listing was out of order, so documents were compared by id instead.
+    only_in_target: int | None = 0
     differences: Problems = field(default_factory=Problems)
     seconds: float = 0.0
 
@@ -199,7 +201,10 @@ class _CorruptDocumentHandler(logging.Handler):
 class _Pairing:
     """Source batches, each document paired with the target's document of the same id (or None).
 
-    With ``corrupt``, the corrupt source documents the listing skips are added to it.
+    Both sides are expected in (createdAt, generationId) order, as ``iter_generations``
+    promises. Should either break it, pairing goes on by reading each document from the target
+    by id: slower, still right, and ``only_in_target`` is then unknown (None). With ``corrupt``,
+    the corrupt source documents the listing skips are added to it.
     """
 
     def __init__(self, source: GenerationStateStorage, target: GenerationStateStorage, batch_size: int, *,
@@ -207,33 +212,71 @@ class _Pairing:
         if batch_size < 1:
             raise StorageValidationError("batch_size must be at least 1")
         self._source = source.iter_generations(batch_size)
+        self._target_storage = target
         self._target = target.iter_generations(batch_size)
         self._batch_size = batch_size
         self._corrupt = corrupt
         self._ahead: GenerationState | None = None
+        self._probe: collections.deque[GenerationState] | None = None
+        self._last_source: SortKey | None = None
+        self._last_target: SortKey | None = None
+        self.ordered = True
         self.read = 0
-        self.only_in_target = 0
+        self.only_in_target: int | None = 0
 
     def __iter__(self) -> Iterator[list[tuple[GenerationState, GenerationState | None]]]:
         while batch := self._source_batch():
             self.read += len(batch)
-            window = {state.generation_id: state for state in self._target_up_to(max(map(sort_key, batch)))}
+            keys = [sort_key(state) for state in batch]
+            self.ordered = self.ordered and _ascending([self._last_source, *keys])
+            self._last_source = keys[-1]
+            window = {state.generation_id: state for state in self._target_up_to(keys[-1])} if self.ordered else {}
+            if not self.ordered:
+                yield [(state, self._lookup(state.generation_id)) for state in batch]
+                continue
             yield [(state, window.pop(state.generation_id, None)) for state in batch]
             # Whatever no source document claimed sorts before the next batch: it is the target's own.
             self.only_in_target += len(window)
-        self.only_in_target += sum(1 for _ in self._target_up_to(None))
+        rest = sum(1 for _ in self._target_up_to(None)) if self.ordered else 0
+        self.only_in_target = self.only_in_target + rest if self.ordered else None
 
     def _source_batch(self) -> list[GenerationState]:
         with corrupt_documents_logged(self._corrupt) if self._corrupt is not None else nullcontext():
             return list(itertools.islice(self._source, self._batch_size))
 
-    def _target_up_to(self, last: tuple[str, str] | None) -> Iterable[GenerationState]:
-        """Target documents up to ``last`` (None: all the rest), in order."""
-        if self._ahead is None:
-            self._ahead = next(self._target, None)
-        while self._ahead is not None and (last is None or sort_key(self._ahead) <= last):
+    def _target_up_to(self, last: SortKey | None) -> Iterator[GenerationState]:
+        """Target documents up to ``last`` (None: all the rest), in order; stops if the order breaks."""
+        if self._probe is None:
+            self._probe_target()
+        while self.ordered:
+            if self._ahead is None:
+                self._ahead = self._probe.popleft() if self._probe else next(self._target, None)
+                if self._ahead is None:
+                    return
+                key = sort_key(self._ahead)
+                self.ordered = _ascending([self._last_target, key])
+                self._last_target = key
+                continue
+            if last is not None and self._last_target > last:
+                return
             yield self._ahead
-            self._ahead = next(self._target, None)
+            self._ahead = None
+
+    def _probe_target(self) -> None:
+        """Read a batch of the target ahead: a target out of order must be caught before a document
+        is taken for absent (the source's order is checked as it comes, which is soon enough)."""
+        self._probe = collections.deque(itertools.islice(self._target, self._batch_size))
+        self.ordered = self.ordered and _ascending([sort_key(state) for state in self._probe])
+
+    def _lookup(self, generation_id: str) -> GenerationState | None:
+        found = _get_directly(self._target_storage, generation_id)
+        return found if isinstance(found, GenerationState) else None  # a corrupt one is replaced
+
+
+def _ascending(keys: list[SortKey | None]) -> bool:
+    """Whether the keys (None: no key yet) strictly ascend."""
+    present = [key for key in keys if key is not None]
+    return all(a < b for a, b in itertools.pairwise(present))
 
 
 def _get_directly(target: GenerationStateStorage, generation_id: str) -> GenerationState | StorageError | None:
