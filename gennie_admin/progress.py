@@ -22,28 +22,33 @@ class ProgressReporter:
     def __init__(self, out: OutputWrapper, *, label: str, tty: bool) -> None:
         self._out = out
         self._label = label
+        self._done = 0
         self._total: int | None = None
         self._tty = tty
         self._started = self._last = time.monotonic()
         self._drawn = False
 
     def __call__(self, done: int, total: int | None) -> None:
-        self._total = total or None
+        self._done, self._total = done, total or None
         now = time.monotonic()
-        if now - self._last < (REDRAW_INTERVAL if self._tty else LINE_INTERVAL):
-            return
-        self._last = now
+        if now - self._last >= (REDRAW_INTERVAL if self._tty else LINE_INTERVAL):
+            self._last = now
+            self._show(now)
+
+    def finish(self) -> None:
+        """On a terminal, draw the final count (redraws are spaced out) and end the line."""
+        if self._drawn:
+            self._show(time.monotonic())
+            self._out.write("")
+            self._drawn = False
+
+    def _show(self, now: float) -> None:
         if self._tty:
-            self._out.write(f"\r{self._bar(done)} {self._figures(done, now)}", ending="")
+            self._out.write(f"\r{self._bar(self._done)} {self._figures(self._done, now)}", ending="")
             self._out.flush()
             self._drawn = True
         else:
-            self._out.write(f"{self._label}: {self._figures(done, now)}")
-
-    def finish(self) -> None:
-        if self._drawn:
-            self._out.write("")
-            self._drawn = False
+            self._out.write(f"{self._label}: {self._figures(self._done, now)}")
 
     def _bar(self, done: int) -> str:
         if self._total is None:
