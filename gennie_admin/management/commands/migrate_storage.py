@@ -56,6 +56,10 @@ class Command(BaseCommand):
             raise
         try:
             self._run(origin, destination, overwrite=overwrite, dry_run=dry_run, check=verify, batch_size=batch_size)
+        except KeyboardInterrupt:
+            raise CommandError(
+                "interrupted; run the same command again to finish (nothing is copied twice)", returncode=INTERRUPTED
+            ) from None
         finally:
             origin.close()
             destination.close()
@@ -63,7 +67,8 @@ class Command(BaseCommand):
     def _run(self, source: GenerationStateStorage, target: GenerationStateStorage, *, overwrite: bool,
              dry_run: bool, check: bool, batch_size: int) -> None:
         labels = storage_label(source), storage_label(target)
-        if labels[0] == labels[1] and source.describe():
+        settings = source.describe()
+        if settings and (source.backend_name, settings) == (target.backend_name, target.describe()):
             raise CommandError(f"source and target are the same storage: {labels[0]}")
         self._say(f"{'Dry run: ' if dry_run else ''}migrating {labels[0]} -> {labels[1]}")
         if not dry_run:
@@ -78,10 +83,6 @@ class Command(BaseCommand):
                 report = migrate(
                     source, target, overwrite=overwrite, dry_run=dry_run, batch_size=batch_size, progress=progress
                 )
-        except KeyboardInterrupt:
-            raise CommandError(
-                "interrupted; run the same command again to finish (nothing is copied twice)", returncode=INTERRUPTED
-            ) from None
         finally:
             if progress:
                 progress.finish()
