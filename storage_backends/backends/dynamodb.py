@@ -26,6 +26,7 @@ from .dynamodb_batch import get_all, write_all
 from .dynamodb_client import DynamoDBCalls, make_client
 from .dynamodb_counts import TimedCache, count_by_status, count_items, scan_pages
 from .dynamodb_expressions import Expression, projection
+from .dynamodb_floats import float_hints, hint_name, restore_floats, whole_float_paths
 from .dynamodb_index import (
     CREATED_KEY,
     INDEX_NAME,
@@ -167,6 +168,10 @@ class DynamoDBStorage(GenerationStateStorage):
         if "initialParams" in changes:
             values.update(prompt_attributes(changes["initialParams"]))
         sets = [f"{expr.name(name)} = {expr.value(value)}" for name, value in values.items()]
+        # Each changed attribute's float hint is replaced with it (or removed: no whole floats now).
+        hints = {hint_name(name): whole_float_paths(value) for name, value in changes.items()}
+        sets += [f"{expr.name(name)} = {expr.value(paths)}" for name, paths in hints.items() if paths]
+        removes = [expr.name(name) for name, paths in hints.items() if not paths]
         condition = f"attribute_exists({expr.name(ID_FIELD)})"
         if has_map is not None:
             is_map = f"attribute_type({expr.name(STAGE_TIMES)}, {expr.value('M')})"
@@ -178,7 +183,8 @@ class DynamoDBStorage(GenerationStateStorage):
                 condition += f" AND NOT {is_map}"
         try:
             response = self._request(
-                "update_item", Key=_key(generation_id), UpdateExpression="SET " + ", ".join(sets),
+                "update_item", Key=_key(generation_id),
+                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
                 ConditionExpression=condition, ReturnValues="ALL_NEW", **expr.params(),
             )
         except StorageOperationError as exc:
@@ -313,12 +319,12 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as sent, index attributes included, after DynamoDB's limits are checked."""
-        values = to_item_values({**item, **index_attributes(item)})
+        values = to_item_values({**item, **index_attributes(item), **float_hints(item)})
         check_item_size(f"generation {item[ID_FIELD]!r}", values)
         return values
 
     def _read(self, raw: dict[str, Any]) -> GenerationState:
-        item = strip_index(from_item_values(raw))
+        item = strip_index(restore_floats(from_item_values(raw)))
         return read_item(str(item.get(ID_FIELD)), item)
 
     def _backfill_index(self) -> int:

@@ -100,6 +100,39 @@ def test_floats_are_written_as_their_shortest_decimal(storage):
     assert storage.get("g1").to_item()["extra"] == {"tenth": 0.1, "third": 1 / 3, "big": 1e100, "tiny": 5e-120}
 
 
+def _as_dynamodb_returns_numbers(parsed, **_):
+    """Rewrite every number of a response the way DynamoDB stores it: normalized (2.0 -> 2)."""
+    if isinstance(parsed, dict):
+        for key, value in parsed.items():
+            if key == "N" and isinstance(value, str):
+                number = Decimal(value)
+                parsed[key] = str(int(number)) if number == number.to_integral_value() else str(number.normalize())
+            else:
+                _as_dynamodb_returns_numbers(value)
+    elif isinstance(parsed, list):
+        for value in parsed:
+            _as_dynamodb_returns_numbers(value)
+
+
+def test_whole_floats_stay_floats_though_dynamodb_normalizes_numbers(storage):
+    client_of(storage).meta.events.register("after-call.dynamodb", _as_dynamodb_returns_numbers)
+    values = {"two": 2.0, "big": 1e20, "mixed": [2.0, 3, {"four": 4.0, "half": 0.5}], "int": 5, "neg": -0.0}
+    storage.save(make_item("g1", extra=values, clips={"clips": [{"duration": 2.0}, {"duration": 3}]}))
+    raw = client_of(storage).get_item(TableName=storage._table, Key={"generationId": {"S": "g1"}})["Item"]
+    assert raw["extra"]["M"]["two"] == {"N": "2"}  # what the service hands back
+    for state in (storage.get("g1"), storage.list_generations().items[0]):
+        got = state.to_item()
+        assert got["extra"] == values and got["clips"]["clips"] == [{"duration": 2.0}, {"duration": 3}]
+        assert [type(got["extra"][k]) for k in values] == [float, float, list, int, float]
+        assert [type(v) for v in got["extra"]["mixed"][:2]] == [float, int]
+        assert type(got["extra"]["mixed"][2]["four"]) is float
+    updated = storage.update("g1", {"audio": {"duration": 7.0}, "extra": {"count": 1}})
+    assert type(updated.audio.duration) is float and updated.to_item()["extra"] == {"count": 1}
+    assert type(storage.get("g1").to_item()["extra"]["count"]) is int
+    raw = client_of(storage).get_item(TableName=storage._table, Key={"generationId": {"S": "g1"}})["Item"]
+    assert "_gennieFloats:extra" not in raw and "_gennieFloats:audio" in raw
+
+
 def test_reserved_words_in_stage_maps_round_trip(storage):
     reserved = {"status": "ok", "url": "https://a/b.mp4", "duration": 3.5, "name": "n", "data": {"size": 1},
                 "text": "t", "key": "k", "values": [1], "count": 2, "timestamp": "now", "language": "en"}
