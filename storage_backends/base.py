@@ -96,13 +96,7 @@ class GenerationStateStorage(abc.ABC):
         """Every generation, oldest first, read ``batch_size`` at a time (constant memory)."""
         if batch_size < 1:
             raise StorageValidationError("batch_size must be at least 1")
-        query = ListQuery(newest_first=False, limit=min(batch_size, 500))
-        while True:
-            page = self.list_generations(query)
-            yield from page.items
-            if page.next_cursor is None:
-                return
-            query = query.model_copy(update={"cursor": page.next_cursor})
+        yield from self._iter(batch_size)
 
     def cleanup(self, older_than: timedelta = DEFAULT_CLEANUP_AGE, *, dry_run: bool = False) -> int:
         """Remove generations created longer than ``older_than`` ago; returns how many (would be) removed."""
@@ -183,6 +177,17 @@ class GenerationStateStorage(abc.ABC):
         except StorageNotFoundError:
             return False
         return True
+
+    def _iter(self, batch_size: int) -> Iterator[GenerationState]:
+        """Every generation in ``paging.sort_key`` order (oldest first): by default, keyset pages of
+        ``list_generations``. A backend whose listing rescans everything per page overrides it."""
+        query = ListQuery(newest_first=False, limit=min(batch_size, 500))
+        while True:
+            page = self.list_generations(query)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            query = query.model_copy(update={"cursor": page.next_cursor})
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
         at = utcnow()

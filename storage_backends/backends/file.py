@@ -6,7 +6,10 @@ so a reader sees the old or the new document, never part of one. Read-modify-wri
 threads and other processes alike. File names come from ``file_names.file_name_for``.
 
 Listing filters the summaries of ``file_index.DirectoryIndex``, refreshed by one directory
-scan per call, and reads whole documents for the page's items only. POSIX only (``fcntl``).
+scan per call, and reads whole documents for the page's items only. ``iter_generations`` does
+without the index: one pass keeps each document's sort key only, then documents are read in that
+order, so streaming 100,000 documents holds 100,000 short keys, not 100,000 summaries. Counts
+and metrics come from one scan of the directory, opening no file. POSIX only (``fcntl``).
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ from ..errors import (
 )
 from ..filtering import select_page
 from ..models import GenerationState, GenerationStatus, ListQuery, Page, utcnow
-from ..paging import is_older
-from .file_index import DirectoryIndex, IndexEntry, StatKey, key_of, parse_document
-from .file_names import file_name_for
+from ..paging import SortKey, is_older, sort_key
+from .file_index import DirectoryIndex, IndexEntry, StatKey, decode_document, key_of, parse_document, read_entry
+from .file_names import file_name_for, is_document_name
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +135,18 @@ class FileStorage(GenerationStateStorage):
 
     def _list(self, query: ListQuery) -> Page:
         page = select_page(self._summaries(), query)
-        items = [state for state in map(self._full, page.items) if state is not None]
+        items = [state for row in page.items if (state := self._full(row.generation_id)) is not None]
         return page.model_copy(update={"items": items})
 
+    def _iter(self, batch_size: int) -> Iterator[GenerationState]:
+        # Documents written after the first pass are not seen: a migration run again copies them.
+        for _, generation_id in self._sort_keys():
+            if (state := self._full(generation_id)) is not None:
+                yield state
+
     def _count(self) -> int:
-        return len(self._summaries())
+        """Document files, corrupt ones included: counting them all opens none."""
+        return sum(1 for _ in self._document_entries())
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
         at = utcnow()
@@ -151,13 +161,18 @@ class FileStorage(GenerationStateStorage):
         return True
 
     def _metrics_details(self) -> dict[str, Any]:
-        entries = self._scan()
-        return {
-            "directory": str(self._directory),
-            "files": len(entries),
-            "bytes": sum(key[2] for key, _ in entries.values()),
-            "corrupt_files": sum(row is None for _, row in entries.values()),
-        }
+        """Files and bytes from one scan without reading a file; corrupt files as far as listing
+        has met them (reading every file to find them would make metrics cost a full read)."""
+        corrupt = self._index.corrupt_names()
+        files = size = corrupt_files = 0
+        for entry in self._document_entries():
+            try:
+                size += entry.stat().st_size
+            except FileNotFoundError:
+                continue  # deleted since the directory was read
+            files += 1
+            corrupt_files += entry.name in corrupt
+        return {"directory": str(self._directory), "files": files, "bytes": size, "corrupt_files": corrupt_files}
 
     # -- documents ----------------------------------------------------------------------
 
@@ -208,10 +223,10 @@ class FileStorage(GenerationStateStorage):
             raise _failure(f"delete {name}", exc, generation_id) from exc
         return True
 
-    def _full(self, row: GenerationState) -> GenerationState | None:
-        """The whole document behind a summary; None if it was deleted or spoiled since the scan."""
+    def _full(self, generation_id: str) -> GenerationState | None:
+        """The whole document of a listed id; None if it was deleted or spoiled since the scan."""
         try:
-            return self._load(file_name_for(row.generation_id), row.generation_id)[0]
+            return self._load(file_name_for(generation_id), generation_id)[0]
         except StorageNotFoundError:
             return None
         except StorageCorruptDocumentError as exc:
@@ -255,6 +270,25 @@ class FileStorage(GenerationStateStorage):
     def _summaries(self) -> list[GenerationState]:
         return [row for _, row in self._scan().values() if row is not None]
 
+    def _document_entries(self) -> Iterator[os.DirEntry[str]]:
+        """The directory's document files, from one ``scandir``: no file is opened."""
+        try:
+            with os.scandir(self._directory) as entries:
+                yield from (entry for entry in entries if is_document_name(entry.name))
+        except OSError as exc:
+            raise _failure("list the directory", exc) from exc
+
+    def _sort_keys(self) -> list[SortKey]:
+        """Every readable document's sort key, ascending. The file name follows from the id, so
+        a key is all a document costs here: a corrupt or unreadable file is logged and left out."""
+        keys = []
+        for entry in self._document_entries():
+            read = read_entry(entry, _sort_key_of_file)
+            if read is not None and read[1] is not None:
+                keys.append(read[1])
+        keys.sort()
+        return keys
+
     def _stat_key(self, name: str) -> StatKey | None:
         try:
             return key_of(os.stat(self._directory / name))
@@ -279,6 +313,10 @@ class FileStorage(GenerationStateStorage):
             with suppress(OSError):  # gone already, or not ours to remove: harmless either way
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
+
+
+def _sort_key_of_file(name: str, data: bytes) -> SortKey:
+    return sort_key(decode_document(name, data, None))
 
 
 def _encode(item: dict[str, Any]) -> bytes:

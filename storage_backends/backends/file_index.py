@@ -12,9 +12,9 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..documents import ID_FIELD, present_stages, read_item
 from ..errors import StorageCorruptDocumentError
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 #: What listing needs of each stage map: enough for status, current stage, language and search.
 _SUMMARY_KEYS = frozenset({"status", "error", "prompt", "language"})
 
+T = TypeVar("T")
 StatKey = tuple[int, int, int]
 #: A file's stat key and its summary (None: the file is corrupt or unreadable).
 IndexEntry = tuple[StatKey, GenerationState | None]
@@ -73,37 +74,61 @@ class DirectoryIndex:
             return None  # deleted since the directory was read
         if cached is not None and cached[0] == listed:
             return cached
-        try:
-            with open(entry.path, "rb") as file:
-                key = key_of(os.fstat(file.fileno()))  # the key of exactly what is read
-                data = file.read()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            logger.warning("skipping unreadable file %s: %s", entry.path, exc)
-            return listed, None
-        try:
-            return key, summary_of(parse_document(entry.name, data, None)[1])
-        except StorageCorruptDocumentError as exc:
-            logger.warning("skipping corrupt file %s: %s", entry.path, exc)
-            return key, None
+        return read_entry(entry, _summary_of_file)
+
+    def corrupt_names(self) -> set[str]:
+        """The files the last scan found corrupt or unreadable (none before the first scan)."""
+        with self._lock:
+            return {name for name, (_, row) in self._entries.items() if row is None}
+
+
+def read_entry(entry: os.DirEntry[str], check: Callable[[str, bytes], T]) -> tuple[StatKey, T | None] | None:
+    """Read the file of a directory entry and ``check(name, data)`` it: the key of what was read and
+    what the check made of it, None in its place if the file is corrupt or unreadable (logged with
+    the ``StorageCorruptDocumentError``, which names it); None altogether if the file vanished."""
+    try:
+        with open(entry.path, "rb") as file:
+            key = key_of(os.fstat(file.fileno()))  # the key of exactly what is read
+            data = file.read()
+    except FileNotFoundError:
+        return None  # deleted since the directory was read
+    except OSError as exc:
+        logger.warning("skipping unreadable file %s: %s", entry.path, exc)
+        return key_of(entry.stat()), None
+    try:
+        return key, check(entry.name, data)
+    except StorageCorruptDocumentError as exc:
+        logger.warning("skipping corrupt file %s: %s", entry.path, exc)
+        return key, None
 
 
 def parse_document(name: str, data: bytes, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
     """The document in the bytes of file ``name``, which must hold ``generation_id`` (None: the id
     the file is named for). Anything else is corrupt, named by the id asked for, else the file."""
+    item = decode_document(name, data, generation_id)
+    return read_item(generation_id or name, item), item
+
+
+def decode_document(name: str, data: bytes, generation_id: str | None) -> dict[str, Any]:
+    """The raw item in the bytes of file ``name``, checked as far as JSON and the id go (not the
+    model: ``parse_document`` does that). Raises ``StorageCorruptDocumentError`` as it does."""
     label = generation_id or name
     try:
         item = json.loads(data)
     except ValueError as exc:  # also bytes that are not UTF-8
         raise StorageCorruptDocumentError(label, f"invalid JSON: {exc}") from exc
-    if isinstance(item, Mapping):
-        # Only a document named for its own id is that id's (this also checks hashed names).
-        stored_id = item.get(ID_FIELD)
-        named_for_it = isinstance(stored_id, str) and file_name_for(stored_id) == name
-        if not named_for_it or generation_id not in (None, stored_id):
-            raise StorageCorruptDocumentError(label, f"file {name} holds generation {stored_id!r}", raw=item)
-    return read_item(label, item), item
+    if not isinstance(item, dict):
+        raise StorageCorruptDocumentError(label, "not a JSON object", raw=item)
+    # Only a document named for its own id is that id's (this also checks hashed names).
+    stored_id = item.get(ID_FIELD)
+    named_for_it = isinstance(stored_id, str) and file_name_for(stored_id) == name
+    if not named_for_it or generation_id not in (None, stored_id):
+        raise StorageCorruptDocumentError(label, f"file {name} holds generation {stored_id!r}", raw=item)
+    return item
+
+
+def _summary_of_file(name: str, data: bytes) -> GenerationState:
+    return summary_of(parse_document(name, data, None)[1])
 
 
 def summary_of(item: Mapping[str, Any]) -> GenerationState:

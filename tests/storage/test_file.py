@@ -23,6 +23,7 @@ from storage_backends import (
     StorageOperationError,
     StorageValidationError,
 )
+from storage_backends.backends import file as file_module
 from storage_backends.backends import file_index
 from storage_backends.backends.file import FileStorage
 from storage_backends.backends.file_names import file_name_for
@@ -131,13 +132,16 @@ def test_a_document_written_by_another_producer_is_readable_and_updatable(direct
     assert updated.to_item()["pipelineVersion"] == 3
 
 
-@pytest.mark.parametrize("content", [
+CORRUPT_CONTENTS = [
     b'{"generationId": "bad", "script": ',                # cut short
     b"\xff\xfe not utf-8",
     b'["generationId", "bad"]',                           # JSON, not an object
     b'{"generationId": "bad", "script": "not a map"}',    # JSON failing validation
     b'{"generationId": "someone-else"}',                  # named for another id
-])
+]
+
+
+@pytest.mark.parametrize("content", CORRUPT_CONTENTS)
 def test_a_corrupt_file_is_named_on_get_and_skipped_by_list(directory, storage, caplog, content):
     storage.save(make_item("good"))
     (directory / "bad.json").write_bytes(content)
@@ -154,7 +158,7 @@ def test_a_corrupt_file_is_named_on_get_and_skipped_by_list(directory, storage, 
     assert caplog.text == ""  # warned once, not on every page
     assert [state.generation_id for state in storage.iter_generations()] == ["good"]
     assert storage.get_metrics().details["corrupt_files"] == 1
-    assert storage.get_metrics().active_generations == 1
+    assert storage.get_metrics().active_generations == 2  # counted without reading: corrupt files too
 
 
 def test_update_of_a_corrupt_document_changes_nothing_and_save_repairs_it(directory, storage):
@@ -308,6 +312,94 @@ def test_list_pages_carry_whole_documents(storage):
     storage.save(make_item("g1", **completed_stages()))
     [state] = storage.list_generations().items
     assert state == storage.get("g1")
+
+
+# -- iteration, counts and metrics ---------------------------------------------------------
+
+def test_iteration_is_in_sort_key_order_the_same_as_paging(directory, storage):
+    created = ago(hours=1)
+    storage.save_many([
+        make_item("b-same-time", created_at=created), make_item("a-same-time", created_at=created),
+        make_item("newest", created_at=ago(minutes=1)), make_item("oldest", created_at=ago(days=3)),
+        make_item("no-time"),
+    ], preserve_timestamps=True)
+    # Written by another producer: a time with an offset sorts by the moment it names.
+    (directory / "offset.json").write_text(json.dumps(make_item("offset", created_at="2020-01-01T05:00:00+05:00")))
+    streamed = [state.generation_id for state in storage.iter_generations(batch_size=2)]
+    assert streamed == ["no-time", "offset", "oldest", "a-same-time", "b-same-time", "newest"]
+    assert streamed == [state.generation_id for state in super(FileStorage, storage)._iter(2)]
+
+
+def test_iteration_streams_without_the_listing_index(storage, monkeypatch):
+    storage.save_many([make_item(f"g{n:02d}", created_at=ago(minutes=n)) for n in range(30)],
+                      preserve_timestamps=True)
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError("iteration listed the directory through the index")
+
+    monkeypatch.setattr(file_index.DirectoryIndex, "scan", no_listing)
+    monkeypatch.setattr(FileStorage, "_list", no_listing)
+    parsed = []
+    real_parse = file_module.parse_document
+
+    def counting_parse(name, *args):
+        parsed.append(name)
+        return real_parse(name, *args)
+
+    monkeypatch.setattr(file_module, "parse_document", counting_parse)
+    stream = storage.iter_generations(batch_size=5)
+    assert next(stream).generation_id == "g29"
+    assert parsed == ["g29.json"]  # the first pass took keys only; documents are read as they are yielded
+    assert [state.generation_id for state in stream] == [f"g{n:02d}" for n in range(28, -1, -1)]
+    assert len(parsed) == 30
+
+
+def test_iteration_skips_a_document_deleted_after_the_first_pass(directory, storage, monkeypatch):
+    storage.save_many([make_item(f"g{n}", created_at=ago(minutes=n)) for n in range(3)], preserve_timestamps=True)
+    sort_keys = storage._sort_keys
+
+    def then_delete():
+        keys = sort_keys()
+        (directory / "g1.json").unlink()  # another process deletes it between the passes
+        return keys
+
+    monkeypatch.setattr(storage, "_sort_keys", then_delete)
+    assert [state.generation_id for state in storage.iter_generations()] == ["g2", "g0"]
+
+
+@pytest.mark.parametrize("content", CORRUPT_CONTENTS)
+def test_iteration_skips_a_corrupt_file_with_a_warning_that_names_it_every_time(directory, storage, caplog, content):
+    storage.save(make_item("good"))
+    (directory / "bad.json").write_bytes(content)
+    for _ in range(2):  # a migration run again must be told again
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="storage_backends"):
+            assert [state.generation_id for state in storage.iter_generations()] == ["good"]
+        [error] = [arg for record in caplog.records for arg in record.args
+                   if isinstance(arg, StorageCorruptDocumentError)]
+        assert error.generation_id in ("bad", "bad.json")
+
+
+def test_count_and_metrics_open_no_document(directory, storage, monkeypatch):
+    storage.save_many([make_item("a"), make_item("b", **completed_stages())])
+    (directory / "bad.json").write_bytes(b"{")
+    (directory / ".0123.tmp").write_bytes(b"half a document")  # a writer's temp file: not a document
+    real_open = open
+
+    def no_documents(path, *args, **kwargs):
+        assert not str(path).endswith(".json"), f"{path} was opened"
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", no_documents)
+    metrics = storage.get_metrics()
+    assert metrics.active_generations == 3
+    assert metrics.details["files"] == 3
+    assert metrics.details["corrupt_files"] == 0  # not met by a listing yet
+    monkeypatch.setattr("builtins.open", real_open)
+    storage.list_generations()
+    assert storage.get_metrics().details["corrupt_files"] == 1
+    (directory / "bad.json").unlink()
+    assert storage.get_metrics().details["corrupt_files"] == 0
 
 
 # -- cleanup --------------------------------------------------------------------------------
