@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run test lint bench bench-dashboard bench-migrate chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,13 +28,22 @@ run: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP) chromium
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
-	$(PY) bench/storage_bench.py
+	$(PY) bench/storage_bench.py --backend sqlite
+	$(PY) bench/storage_bench.py --backend file
+	$(PY) bench/storage_bench.py --backend dynamodb
+
+bench-dashboard: $(STAMP)
+	$(PY) bench/dashboard_bench.py
+
+bench-migrate: $(STAMP)
+	$(PY) bench/migrate_bench.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* artifacts .pytest_cache
