@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/migrate_bench.py                      # 20,000 to DynamoDB; RSS at 20,000 and 100,000
     .venv/bin/python bench/migrate_bench.py --count 5000 --rss-counts 5000 20000
+    .venv/bin/python bench/migrate_bench.py --count 0 --rss-sources file   # only file -> sqlite's RSS
 
 1. Migrates ``--count`` demo generations file -> DynamoDB (moto's ThreadedMotoServer on 127.0.0.1,
    started here in a process of its own) with ``gennie_admin.migration.migrate``, and writes the
@@ -149,9 +150,9 @@ def _batch_writer_rate(endpoint: str, count: int, table_name: str) -> float:
     return count / (time.monotonic() - started)
 
 
-def peak_rss(counts: list[int]) -> None:
+def peak_rss(counts: list[int], sources: list[str]) -> None:
     # sqlite -> sqlite shows the migration's own memory; file -> sqlite adds the file backend's.
-    for source in ("file", "sqlite"):
+    for source in sources:
         peaks = {}
         for count in counts:
             with tempfile.TemporaryDirectory(prefix="migrate-bench-") as tmp:
@@ -174,6 +175,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="migrate and batch_writer runs, alternated (best kept)")
     parser.add_argument("--rss-counts", type=int, nargs="*", default=[20_000, 100_000],
                         help="sizes of the runs into SQLite whose peak RSS is compared (none: skip)")
+    parser.add_argument("--rss-sources", nargs="+", choices=["file", "sqlite"], default=["file", "sqlite"],
+                        help="sources of the runs into SQLite")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -189,7 +192,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="migrate-bench-") as tmp:
             dynamodb_rates(args.count, args.rounds, Path(tmp))
     if args.rss_counts:
-        peak_rss(args.rss_counts)
+        peak_rss(args.rss_counts, args.rss_sources)
 
 
 if __name__ == "__main__":
