@@ -139,6 +139,7 @@ class FileStorage(GenerationStateStorage):
         return page.model_copy(update={"items": items})
 
     def _iter(self, batch_size: int) -> Iterator[GenerationState]:
+        # Each document is read as it is consumed, so ``batch_size`` changes nothing here.
         # Documents written after the first pass are not seen: a migration run again copies them.
         for _, generation_id in self._sort_keys():
             if (state := self._full(generation_id)) is not None:

@@ -288,17 +288,23 @@ def test_the_list_index_sees_changes_made_by_another_process(directory, storage)
     assert storage.get_metrics().active_generations == 3
 
 
-def test_the_list_index_reads_only_files_that_changed(directory, storage, monkeypatch):
-    storage.save_many([make_item(f"g{n}") for n in range(20)])
-    (directory / "foreign.json").write_text(json.dumps(seed_document("foreign")), "utf-8")
+def record_parsed_files(monkeypatch, module) -> list[str]:
+    """The names of the files ``module`` parses into documents from now on, in order."""
     parsed = []
-    real_parse = file_index.parse_document
+    real_parse = module.parse_document
 
     def counting_parse(name, *args):
         parsed.append(name)
         return real_parse(name, *args)
 
-    monkeypatch.setattr(file_index, "parse_document", counting_parse)
+    monkeypatch.setattr(module, "parse_document", counting_parse)
+    return parsed
+
+
+def test_the_list_index_reads_only_files_that_changed(directory, storage, monkeypatch):
+    storage.save_many([make_item(f"g{n}") for n in range(20)])
+    (directory / "foreign.json").write_text(json.dumps(seed_document("foreign")), "utf-8")
+    parsed = record_parsed_files(monkeypatch, file_index)
     storage.list_generations()
     assert parsed == ["foreign.json"]  # this process's own writes were indexed as they were made
     storage.list_generations()
@@ -339,14 +345,7 @@ def test_iteration_streams_without_the_listing_index(storage, monkeypatch):
 
     monkeypatch.setattr(file_index.DirectoryIndex, "scan", no_listing)
     monkeypatch.setattr(FileStorage, "_list", no_listing)
-    parsed = []
-    real_parse = file_module.parse_document
-
-    def counting_parse(name, *args):
-        parsed.append(name)
-        return real_parse(name, *args)
-
-    monkeypatch.setattr(file_module, "parse_document", counting_parse)
+    parsed = record_parsed_files(monkeypatch, file_module)
     stream = storage.iter_generations(batch_size=5)
     assert next(stream).generation_id == "g29"
     assert parsed == ["g29.json"]  # the first pass took keys only; documents are read as they are yielded
