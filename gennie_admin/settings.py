@@ -94,6 +94,9 @@ TEMPLATES = [
     },
 ]
 
+if not os.environ.get("DATABASE_URL"):
+    # The default database lives in var/, which a fresh checkout does not have (it is git-ignored).
+    VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'django.sqlite3'}", conn_max_age=600
