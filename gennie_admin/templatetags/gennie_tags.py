@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,8 +41,9 @@ def safe_url(value: object) -> str:
 
 
 def as_datetime(value: object) -> datetime | None:
+    """An aware datetime from a datetime (naive ones are UTC) or a stored ISO string; None otherwise."""
     if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
+        return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
     return parse_timestamp(value) if isinstance(value, str) else None
 
 

@@ -78,3 +78,9 @@ def test_list_url_keeps_filters_and_drops_the_cursor_unless_given():
     assert list_url(params, status=None) == "/?q=otter&per_page=25"
     assert list_url(params, cursor="next") == "/?q=otter&status=failed&per_page=25&cursor=next"
     assert list_url(ListParams()) == "/"
+
+
+def test_timestamp_of_a_naive_datetime_reads_it_as_utc():
+    html = timestamp(datetime(2026, 1, 1, 12, 0, 3, 250000))
+
+    assert html.startswith('<time datetime="2026-01-01T12:00:03.250Z" title="2026-01-01 12:00:03.250 UTC">')
