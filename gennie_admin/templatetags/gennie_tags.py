@@ -1,7 +1,7 @@
 """Template helpers shared by every page: safe links, times, durations, labels.
 
-Everything returned here is either plain text (autoescaped by the template) or built with
-``format_html``, so a value read from storage can never inject markup.
+Everything returned here is either plain text (autoescaped by the template) or markup whose
+every value went through ``escape``, so a value read from storage can never inject markup.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from storage_backends import GenerationStatus, Stage
 from storage_backends.models import format_timestamp, parse_timestamp
@@ -25,6 +25,9 @@ from ..labels import STAGE_LABELS, STATUS_LABELS
 register = template.Library()
 
 SAFE_SCHEMES = frozenset({"http", "https"})
+EMPTY = "—"
+TIME = '<time datetime="{}" title="{}">{}</time>'
+NO_TIME = f'<span class="muted">{EMPTY}</span>'
 
 
 @register.filter
@@ -47,14 +50,8 @@ def as_datetime(value: object) -> datetime | None:
     return parse_timestamp(value) if isinstance(value, str) else None
 
 
-@register.filter
-def relative_time(value: object) -> str:
-    """'just now', '5 min ago', '3 h ago', 'in 2 min'; the date itself beyond a month; '' if unknown."""
-    moment = as_datetime(value)
-    return _relative(moment) if moment else ""
-
-
 def _relative(moment: datetime) -> str:
+    """'just now', '5 min ago', '3 h ago', 'in 2 min'; the date itself beyond a month."""
     seconds = (timezone.now() - moment).total_seconds()
     if abs(seconds) < 10:
         return "just now"
@@ -71,33 +68,28 @@ def _coarse(seconds: float) -> str | None:
     return f"{int(seconds)} s"
 
 
-@register.filter
-def exact_time(value: object) -> str:
-    """The full UTC time, e.g. '2026-01-01 12:00:03.250 UTC'; '' if unknown."""
-    moment = as_datetime(value)
-    return _exact(format_timestamp(moment)) if moment else ""
-
-
-def _exact(iso: str) -> str:
-    return iso.replace("T", " ").replace("Z", " UTC")
-
-
 def time_parts(value: object) -> tuple[str, str, str] | None:
-    """(ISO time, exact time, relative time) of a datetime or stored ISO string; None if unknown."""
+    """(ISO time, exact UTC time to the millisecond, relative time) of a datetime or ISO string; None if unknown."""
     moment = as_datetime(value)
     if moment is None:
         return None
     iso = format_timestamp(moment)
-    return iso, _exact(iso), _relative(moment)
+    return iso, iso.replace("T", " ").replace("Z", " UTC"), _relative(moment)
+
+
+def time_html(value: object) -> str:
+    """A ``<time>`` showing the relative time, with the exact time on hover and in ``datetime``.
+
+    Escaped, but a plain ``str``: the list and timeline rows are joined as text (see ``list_tags``).
+    """
+    parts = time_parts(value)
+    return TIME.format(*(escape(part) for part in parts)) if parts else NO_TIME
 
 
 @register.simple_tag
 def timestamp(value: object) -> SafeString:
-    """A ``<time>`` showing the relative time, with the exact time on hover and in ``datetime``."""
-    parts = time_parts(value)
-    if parts is None:
-        return format_html('<span class="muted">{}</span>', "—")
-    return format_html('<time datetime="{}" title="{}">{}</time>', *parts)
+    """``time_html`` for templates."""
+    return mark_safe(time_html(value))  # noqa: S308 (escaped in time_html)
 
 
 @register.filter

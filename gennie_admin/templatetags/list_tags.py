@@ -17,11 +17,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ..labels import STAGE_LABELS, STATUS_LABELS
 from ..selectors import GenerationRow
-from .gennie_tags import time_parts
+from .gennie_tags import EMPTY, time_html
 
 register = template.Library()
 
-EMPTY = "—"
 STAGE_COUNT = len(STAGE_LABELS)
 ROW = (
     "<tr>"
@@ -41,8 +40,6 @@ ROW = (
 )
 LINK = '<a href="{url}" class="mono" title="{id}">{id}</a>'
 PLAIN_ID = '<span class="mono" title="{id}">{id}</span>'
-TIME = '<time datetime="{}" title="{}">{}</time>'
-NO_TIME = f'<span class="muted">{EMPTY}</span>'
 
 
 @register.simple_tag
@@ -60,7 +57,7 @@ def generation_row(row: GenerationRow) -> str:
         failed=row.failed_number, progress=escape(progress), stage=escape(stage), stage_count=STAGE_COUNT,
         status=escape(row.status.value), status_label=escape(STATUS_LABELS[row.status]),
         error=f' title="{escape(row.error)}"' if row.error else "",
-        created=time_cell(row.created_at), updated=time_cell(row.updated_at),
+        created=time_html(row.created_at), updated=time_html(row.updated_at),
     )
 
 
@@ -80,8 +77,3 @@ def detail_url(script_prefix: str, urlconf: str | None, generation_id: str) -> s
         return reverse("generations:detail", args=[generation_id], urlconf=urlconf)
     except NoReverseMatch:
         return None
-
-
-def time_cell(value: str | None) -> str:
-    parts = time_parts(value)
-    return TIME.format(*(escape(part) for part in parts)) if parts else NO_TIME

@@ -15,8 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from storage_backends import GenerationStatus
 
 from ..timeline import StepState, Timeline, TimelineRow
-from .gennie_tags import duration
-from .list_tags import time_cell
+from .gennie_tags import duration, time_html
 
 register = template.Library()
 
@@ -76,7 +75,7 @@ def _state_text(state: StepState, *, stalled: bool, final: bool) -> str:
 
 def _time(row: TimelineRow) -> str:
     if row.at is not None:
-        return (APPROXIMATE.format(escape(row.time_note)) if row.time_note else "") + time_cell(row.at)
+        return (APPROXIMATE.format(escape(row.time_note)) if row.time_note else "") + time_html(row.at)
     return UNKNOWN_TIME if row.state in (StepState.DONE, StepState.FAILED) else ""
 
 
