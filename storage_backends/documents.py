@@ -7,7 +7,8 @@ validation of ``update`` changes live here once, so each backend only moves item
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -63,6 +64,16 @@ def read_item(generation_id: str, item: Any) -> GenerationState:
         return GenerationState.from_item(item)
     except ValidationError as exc:
         raise StorageCorruptDocumentError(generation_id, _first_error(exc), raw=dict(item)) from exc
+
+
+@contextmanager
+def refusing_non_json(item: Mapping[str, Any]) -> Iterator[None]:
+    """Around the JSON encoding of a document: a value JSON cannot hold (NaN, a set, bytes, a lone
+    surrogate once encoded to UTF-8) is a ``StorageValidationError`` naming the id, not a raw error."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise StorageValidationError(f"generation {item.get(ID_FIELD)!r} cannot be stored as JSON: {exc}") from exc
 
 
 def stamp_for_save(item: dict[str, Any], now: str, *, existing_created_at: str | None) -> dict[str, Any]:

@@ -30,13 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from ..base import GenerationStateStorage
-from ..documents import ID_FIELD, apply_update, read_item, stamp_for_save
+from ..documents import ID_FIELD, apply_update, read_item, refusing_non_json, stamp_for_save
 from ..errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
     StorageNotFoundError,
     StorageOperationError,
-    StorageValidationError,
 )
 from ..filtering import select_page
 from ..models import GenerationState, GenerationStatus, ListQuery, Page, utcnow
@@ -321,10 +320,8 @@ def _sort_key_of_file(name: str, data: bytes) -> SortKey:
 
 
 def _encode(item: dict[str, Any]) -> bytes:
-    try:
+    with refusing_non_json(item):
         return json.dumps(item, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise StorageValidationError(f"generation {item.get(ID_FIELD)!r} cannot be stored as JSON: {exc}") from exc
 
 
 def _failure(action: str, exc: OSError, generation_id: str | None = None) -> StorageOperationError:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base import GenerationStateStorage
-from ..documents import apply_update, read_item, stamp_for_save
+from ..documents import apply_update, read_item, refusing_non_json, stamp_for_save
 from ..errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
@@ -270,7 +270,10 @@ class SQLiteStorage(GenerationStateStorage):
 def _encode(item: dict[str, Any]) -> tuple[tuple[Any, ...], GenerationState]:
     """The row to write for an item, and the item as a model (validated once)."""
     state = read_item(item["generationId"], item)
-    return row_values(item, state, json.dumps(item, separators=(",", ":"))), state
+    # ASCII-only JSON: a lone surrogate stays escaped in the document (see sqlite_schema.index_text).
+    with refusing_non_json(item):
+        document = json.dumps(item, separators=(",", ":"), allow_nan=False)
+    return row_values(item, state, document), state
 
 
 def _decode(generation_id: str, document: str) -> GenerationState:

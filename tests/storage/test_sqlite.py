@@ -20,6 +20,7 @@ from storage_backends import (
     StorageFactory,
     StorageInitializationError,
     StorageOperationError,
+    StorageValidationError,
 )
 from storage_backends.backends import sqlite_pool
 from storage_backends.backends.memory import MemoryStorage
@@ -308,6 +309,21 @@ def test_a_lone_surrogate_in_a_prompt_round_trips_and_searches(storage):
     storage.save(make_item("g1", prompt="broken \ud800 text"))
     assert storage.get("g1").prompt == "broken \ud800 text"
     assert ids(storage.list_generations(ListQuery(search="broken"))) == ["g1"]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {1, 2}, b"raw", datetime(2026, 1, 1)])
+@pytest.mark.parametrize("preserve_timestamps", [False, True])
+def test_values_json_cannot_hold_are_refused_before_anything_is_written(storage, value, preserve_timestamps):
+    storage.save(make_item("keep"))
+    before = storage.get("keep")
+    with pytest.raises(StorageValidationError, match="cannot be stored as JSON"):
+        storage.save(make_item("new", extra=value))
+    with pytest.raises(StorageValidationError, match="cannot be stored as JSON"):
+        storage.save_many([make_item("new"), make_item("keep", extra=value)], preserve_timestamps=preserve_timestamps)
+    with pytest.raises(StorageValidationError, match="cannot be stored as JSON"):
+        storage.update("keep", {"extra": value})
+    assert not storage.exists("new")
+    assert storage.get("keep") == before
 
 
 def test_count_by_status_in_one_query_matches_the_documents(storage):
