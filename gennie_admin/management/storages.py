@@ -20,7 +20,10 @@ _LOCATION_KEYS = ("path", "directory", "table_name", "table")
 
 
 def open_storage(url: str | None) -> GenerationStateStorage:
-    """The storage at ``url`` (relative paths from the working directory), else the configured one."""
+    """The storage at ``url`` (relative paths from the working directory), else the configured one.
+
+    A storage is its own context manager: ``with open_storage(url) as storage:`` closes it.
+    """
     with failures_as_command_errors(f"cannot open storage {url}" if url else "cannot open the configured storage"):
         if url:
             return StorageFactory.from_url(url)

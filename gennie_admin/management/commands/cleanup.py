@@ -35,13 +35,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         started = time.monotonic()
         cutoff = format_timestamp(utcnow() - age)
-        store = open_storage(storage)
-        label = storage_label(store)
-        try:
+        with open_storage(storage) as store:
+            label = storage_label(store)
             with failures_as_command_errors(f"cleanup of {label} failed"):
                 count = store.cleanup(age, dry_run=dry_run)
-        finally:
-            store.close()
         if verbosity >= 1:
             verb = "Would delete" if dry_run else "Deleted"
             self.stdout.write(

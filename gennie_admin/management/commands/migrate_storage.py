@@ -48,21 +48,16 @@ class Command(BaseCommand):
         if not 1 <= batch_size <= 500:
             raise CommandError("--batch-size must be between 1 and 500")
         self.verbosity = verbosity
-        origin = open_storage(source)
-        try:
-            destination = open_storage(target)
-        except CommandError:
-            origin.close()
-            raise
-        try:
-            self._run(origin, destination, overwrite=overwrite, dry_run=dry_run, check=verify, batch_size=batch_size)
-        except KeyboardInterrupt:
-            raise CommandError(
-                "interrupted; run the same command again to finish (nothing is copied twice)", returncode=INTERRUPTED
-            ) from None
-        finally:
-            origin.close()
-            destination.close()
+        with open_storage(source) as origin, open_storage(target) as destination:
+            try:
+                self._run(
+                    origin, destination, overwrite=overwrite, dry_run=dry_run, check=verify, batch_size=batch_size
+                )
+            except KeyboardInterrupt:
+                raise CommandError(
+                    "interrupted; run the same command again to finish (nothing is copied twice)",
+                    returncode=INTERRUPTED,
+                ) from None
 
     def _run(self, source: GenerationStateStorage, target: GenerationStateStorage, *, overwrite: bool,
              dry_run: bool, check: bool, batch_size: int) -> None:

@@ -32,9 +32,8 @@ class Command(BaseCommand):
         if count < 0:
             raise CommandError("--count must be 0 or more")
         started = time.monotonic()
-        store = open_storage(storage)
-        label = storage_label(store)
-        try:
+        with open_storage(storage) as store:
+            label = storage_label(store)
             with failures_as_command_errors(f"seeding {label} failed"):
                 if if_empty and store.list_generations(ListQuery(limit=1)).items:
                     if verbosity >= 1:
@@ -44,8 +43,6 @@ class Command(BaseCommand):
                 while batch := list(itertools.islice(documents, BATCH_SIZE)):
                     # The documents carry their own times, spread over the last days.
                     store.save_many(batch, preserve_timestamps=True)
-        finally:
-            store.close()
         if verbosity >= 1:
             self.stdout.write(
                 f"Saved {count} demo generations (seed {seed}) to {label} in {time.monotonic() - started:.2f}s"
