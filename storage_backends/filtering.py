@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from operator import itemgetter
 
 from .models import GenerationState, ListQuery, Page, format_timestamp, utcnow
-from .paging import PagePosition, build_page, position_of, sort_key
+from .paging import build_page, position_of, sort_key
 
 
 def matches(state: GenerationState, query: ListQuery, at=None) -> bool:
@@ -38,13 +38,7 @@ def select_page(states: Iterable[GenerationState], query: ListQuery) -> Page:
     keyed = []
     for state in states:
         key = sort_key(state)
-        if _beyond(key, position, ascending) and matches(state, query, at):
+        if position.precedes(key, ascending) and matches(state, query, at):
             keyed.append((key, state))
     keyed.sort(key=itemgetter(0), reverse=not ascending)
     return build_page([state for _, state in keyed[: query.limit + 1]], query, position)
-
-
-def _beyond(key, position: PagePosition, ascending: bool) -> bool:
-    if position.key is None:
-        return True
-    return key > position.key if ascending else key < position.key

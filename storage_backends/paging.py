@@ -32,6 +32,12 @@ class PagePosition:
         """Whether rows are read in ascending (createdAt, id) order for this page."""
         return query.newest_first == self.backwards
 
+    def precedes(self, key: SortKey, ascending: bool) -> bool:
+        """Whether a row with ``key`` lies past this position in reading order (the boundary does not)."""
+        if self.key is None:
+            return True
+        return key > self.key if ascending else key < self.key
+
 
 def sort_key(item: dict[str, Any] | GenerationState) -> SortKey:
     """The normalized sort key: a fixed-width UTC time (so strings sort as times) and the id."""

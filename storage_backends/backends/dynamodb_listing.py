@@ -52,7 +52,7 @@ def list_page(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int
             request["ExclusiveStartKey"] = last_key
         response = calls.call("query", **request)
         scanned += response.get("ScannedCount", 0)
-        rows += [state for state in map(read, response["Items"]) if _beyond(state, position, ascending)]
+        rows += [state for state in map(read, response["Items"]) if position.precedes(sort_key(state), ascending)]
         last_key = response.get("LastEvaluatedKey")
         if len(rows) > query.limit or last_key is None or scanned >= budget:
             break
@@ -89,10 +89,3 @@ def _key_condition(expr: Expression, query: ListQuery, position: PagePosition) -
     if high is not None:
         return f"{condition} AND {expr.name(CREATED_KEY)} <= {expr.value(high)}"
     return condition
-
-
-def _beyond(state: GenerationState, position: PagePosition, ascending: bool) -> bool:
-    """Whether a row lies past the page's boundary in reading order (the boundary is not)."""
-    if position.key is None:
-        return True
-    return sort_key(state) > position.key if ascending else sort_key(state) < position.key
