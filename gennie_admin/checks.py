@@ -19,7 +19,7 @@ from django.core.checks import CheckMessage, Error
 from storage_backends import StorageInitializationError
 from storage_backends.factory import backend_class_for, check_options
 
-from .storage import storage_config
+from .storage import PATH_OPTIONS, storage_config
 
 HINT_SHAPE = (
     'Set GENNIE_STORAGE_URL (e.g. sqlite:///var/generations.sqlite3), or GENNIE_STORAGE = '
@@ -51,7 +51,7 @@ def check_storage_setting(app_configs: Sequence[AppConfig] | None = None, **kwar
         return [Error(f"Bad storage option: {exc}", hint=HINT_OPTION, id="gennie_admin.E004")]
     return [
         Error(f"Storage {name} {problem}", hint=HINT_PATH, id="gennie_admin.E005")
-        for name in ("path", "directory")
+        for name in PATH_OPTIONS
         if isinstance(options.get(name), str) and (problem := path_problem(Path(options[name]), name))
     ]
 
