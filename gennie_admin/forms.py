@@ -71,10 +71,13 @@ class ListParams:
         after = [datetime.combine(self.created_from, time.min, timezone.utc)] if self.created_from else []
         if self.created:
             after.append(now - CREATED_PRESETS[self.created][1])
-        before = self.created_to and datetime.combine(self.created_to + timedelta(days=1), time.min, timezone.utc)
+        before = None
+        # The range ends with its last day; the last day a date can hold bounds nothing.
+        if self.created_to and self.created_to < date.max:
+            before = datetime.combine(self.created_to + timedelta(days=1), time.min, timezone.utc)
         return ListQuery(
             status=self.status, stage=self.stage, language=self.language or None, search=self.q or None,
-            created_after=max(after, default=None), created_before=before or None,
+            created_after=max(after, default=None), created_before=before,
             newest_first=self.sort == SORT_NEWEST, limit=self.per_page, cursor=self.cursor or None,
             stalled_after=stalled_after,
         )

@@ -172,6 +172,14 @@ def test_created_range_including_today(staff_client, generations):
     assert "gen-new-en" in ids(staff_client.get(f"{LIST}?created_from={today}&created_to={today}"))
 
 
+def test_the_last_representable_day_is_no_upper_bound(staff_client, generations):
+    response = staff_client.get(f"{LIST}?created_from=0001-01-01&created_to=9999-12-31")
+
+    assert response.status_code == 200
+    assert problems(response) == ()
+    assert len(ids(response)) == 5
+
+
 def test_no_match_offers_to_clear_the_filters(staff_client, generations):
     html = staff_client.get(f"{LIST}?q=nothing-like-this").content.decode()
 
