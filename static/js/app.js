@@ -13,21 +13,22 @@
     return document.getElementById("request-status");
   }
 
+  function showRequestStatus(text) {
+    var box = requestStatus();
+    if (!box) { return; }
+    box.textContent = text;
+    box.hidden = false;
+  }
+
   // htmx does not swap error responses: say so, instead of leaving a stale page silently.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    var box = requestStatus();
-    if (!box) { return; }
-    box.textContent = "Could not refresh: " + (REASONS[status] || "the server answered " + status) +
-      ". The page shows the last data received.";
-    box.hidden = false;
+    showRequestStatus("Could not refresh: " + (REASONS[status] || "the server answered " + status) +
+      ". The page shows the last data received.");
   });
 
   document.addEventListener("htmx:sendError", function () {
-    var box = requestStatus();
-    if (!box) { return; }
-    box.textContent = "Could not reach the dashboard. Check the connection; the page shows the last data received.";
-    box.hidden = false;
+    showRequestStatus("Could not reach the dashboard. Check the connection; the page shows the last data received.");
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
