@@ -66,8 +66,8 @@ class GenerationRow:
 
     @classmethod
     def of(cls, state: GenerationState, *, now: datetime, stalled_after: timedelta) -> GenerationRow:
-        options = state.initial_params.options if state.initial_params else None
-        aspect = (options or {}).get("aspectRatio") or (options or {}).get("aspect_ratio") or ""
+        options = (state.initial_params.options if state.initial_params else None) or {}
+        aspect = options.get("aspectRatio") or options.get("aspect_ratio") or ""
         failed = state.failed_stage
         return cls(
             generation_id=state.generation_id, prompt=state.prompt or "", language=state.language or "",
