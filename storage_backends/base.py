@@ -10,7 +10,6 @@ from __future__ import annotations
 import abc
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 from .documents import normalize_changes, to_item, validate_id
 from .errors import StorageError, StorageNotFoundError, StorageValidationError
+from .filtering import count_statuses
 from .models import (
     DEFAULT_STALLED_AFTER,
     GenerationState,
@@ -190,9 +190,7 @@ class GenerationStateStorage(abc.ABC):
             query = query.model_copy(update={"cursor": page.next_cursor})
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
-        at = utcnow()
-        counts = Counter(state.status_at(at, stalled_after) for state in self.iter_generations())
-        return {status: counts.get(status, 0) for status in GenerationStatus}
+        return count_statuses(self.iter_generations(), stalled_after)
 
     def _metrics_details(self) -> dict[str, Any]:
         return {}

@@ -1,15 +1,17 @@
-"""``ListQuery`` evaluated in Python, for backends that hold or scan documents themselves."""
+"""``ListQuery`` evaluated in Python, and statuses counted, for backends that hold or scan documents themselves."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from operator import itemgetter
 
-from .models import GenerationState, ListQuery, Page, format_timestamp, utcnow
+from .models import GenerationState, GenerationStatus, ListQuery, Page, format_timestamp, utcnow
 from .paging import build_page, position_of, sort_key
 
 
-def matches(state: GenerationState, query: ListQuery, at=None) -> bool:
+def matches(state: GenerationState, query: ListQuery, at: datetime | None = None) -> bool:
     """Whether a state passes every filter of the query (``at`` is the clock for 'stalled')."""
     if query.status is not None and state.status_at(at or utcnow(), query.stalled_after) is not query.status:
         return False
@@ -42,3 +44,10 @@ def select_page(states: Iterable[GenerationState], query: ListQuery) -> Page:
             keyed.append((key, state))
     keyed.sort(key=itemgetter(0), reverse=not ascending)
     return build_page([state for _, state in keyed[: query.limit + 1]], query, position)
+
+
+def count_statuses(states: Iterable[GenerationState], stalled_after: timedelta) -> dict[GenerationStatus, int]:
+    """How many of ``states`` are in each status now; every status is a key, zero if none are."""
+    at = utcnow()
+    counts = Counter(state.status_at(at, stalled_after) for state in states)
+    return {status: counts.get(status, 0) for status in GenerationStatus}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from datetime import timedelta
 from typing import Any
 
 from ..documents import CREATED, ID_FIELD, UPDATED
-from ..models import STAGES, GenerationState, GenerationStatus, utcnow
+from ..filtering import count_statuses
+from ..models import STAGES, GenerationState, GenerationStatus
 from .dynamodb_client import DynamoDBCalls
 from .dynamodb_expressions import Expression, projection
 
@@ -67,8 +67,5 @@ def count_by_status(calls: DynamoDBCalls, table: str, stalled_after: timedelta,
     """Statuses from the times and stage maps only (not the unknown attributes or index copies)."""
     expr = Expression()
     names = projection(expr, ID_FIELD, CREATED, UPDATED, *(stage.value for stage in STAGES))
-    at = utcnow()
-    counts: Counter[GenerationStatus] = Counter()
-    for page in scan_pages(calls, TableName=table, ProjectionExpression=names, **expr.params()):
-        counts.update(read(item).status_at(at, stalled_after) for item in page["Items"])
-    return {status: counts.get(status, 0) for status in GenerationStatus}
+    pages = scan_pages(calls, TableName=table, ProjectionExpression=names, **expr.params())
+    return count_statuses((read(item) for page in pages for item in page["Items"]), stalled_after)

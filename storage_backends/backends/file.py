@@ -22,7 +22,6 @@ import os
 import secrets
 import time
 import zlib
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -37,8 +36,8 @@ from ..errors import (
     StorageNotFoundError,
     StorageOperationError,
 )
-from ..filtering import select_page
-from ..models import GenerationState, GenerationStatus, ListQuery, Page, utcnow
+from ..filtering import count_statuses, select_page
+from ..models import GenerationState, GenerationStatus, ListQuery, Page
 from ..paging import SortKey, is_older, sort_key
 from .file_index import DirectoryIndex, IndexEntry, StatKey, decode_document, key_of, parse_document, read_entry
 from .file_names import file_name_for, is_document_name
@@ -149,9 +148,7 @@ class FileStorage(GenerationStateStorage):
         return sum(1 for _ in self._document_entries())
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
-        at = utcnow()
-        counts = Counter(row.status_at(at, stalled_after) for row in self._summaries())
-        return {status: counts.get(status, 0) for status in GenerationStatus}
+        return count_statuses(self._summaries(), stalled_after)
 
     def _is_healthy(self) -> bool:
         try:
