@@ -39,3 +39,9 @@ def file_url(tmp_path: Path) -> str:
 
 def open_url(url: str) -> GenerationStateStorage:
     return StorageFactory.from_url(url)
+
+
+def documents(url: str) -> dict[str, dict]:
+    """Every document of the storage at ``url``, by id, in its stored form."""
+    with open_url(url) as storage:
+        return {state.generation_id: state.to_item() for state in storage.iter_generations()}

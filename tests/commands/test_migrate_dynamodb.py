@@ -11,8 +11,8 @@ from gennie_admin.demo import demo_generations
 from storage_backends.backends.dynamodb_index import SHARD
 from tests.factories import make_item
 
-from .conftest import open_url, run, run_failing
-from .test_migrate_storage import NOW, ODD_ONES, documents, seed
+from .conftest import documents, open_url, run, run_failing
+from .test_migrate_storage import NOW, ODD_ONES, seed
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from gennie_admin.demo import demo_generations
 from storage_backends.backends.sqlite import SQLiteStorage
 from tests.factories import completed_stages, make_item
 
-from .conftest import open_url, run, run_failing
+from .conftest import documents, open_url, run, run_failing
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -32,11 +32,6 @@ def _batches(items, size=500):
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
-
-
-def documents(url: str) -> dict[str, dict]:
-    with open_url(url) as storage:
-        return {state.generation_id: state.to_item() for state in storage.iter_generations()}
 
 
 #: Documents a demo run does not hold: other producers' attributes, odd ids, missing maps.

@@ -7,12 +7,7 @@ from django.core.management.base import CommandError
 
 from storage_backends import GenerationStatus
 
-from .conftest import open_url, run
-
-
-def documents(url: str) -> dict[str, dict]:
-    with open_url(url) as storage:
-        return {state.generation_id: state.to_item() for state in storage.iter_generations()}
+from .conftest import documents, open_url, run
 
 
 def test_saves_count_generations_of_every_status(sqlite_url):
