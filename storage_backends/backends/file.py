@@ -129,7 +129,11 @@ class FileStorage(GenerationStateStorage):
         return self._load(file_name_for(generation_id), generation_id)[0]
 
     def _exists(self, generation_id: str) -> bool:
-        return (self._directory / file_name_for(generation_id)).is_file()
+        name = file_name_for(generation_id)
+        try:
+            return (self._directory / name).is_file()  # False for a missing file, not an error
+        except OSError as exc:
+            raise _failure(f"check {name}", exc, generation_id) from exc
 
     def _list(self, query: ListQuery) -> Page:
         page = select_page(self._summaries(), query)
@@ -167,6 +171,8 @@ class FileStorage(GenerationStateStorage):
                 size += entry.stat().st_size
             except FileNotFoundError:
                 continue  # deleted since the directory was read
+            except OSError as exc:
+                raise _failure(f"measure {entry.name}", exc) from exc
             files += 1
             corrupt_files += entry.name in corrupt
         return {"directory": str(self._directory), "files": files, "bytes": size, "corrupt_files": corrupt_files}

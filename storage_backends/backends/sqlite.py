@@ -8,6 +8,7 @@ for, up to ``timeout`` seconds), and WAL lets readers go on while one process wr
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -305,7 +306,10 @@ def _size(path: Path) -> int:
     try:
         return path.stat().st_size
     except FileNotFoundError:
-        return 0
+        return 0  # no WAL file between checkpoints
+    except OSError as exc:
+        code = errno.errorcode.get(exc.errno) if exc.errno else None
+        raise StorageOperationError(f"sqlite storage could not measure {path}: {exc}", code=code) from exc
 
 
 @contextmanager

@@ -4,8 +4,10 @@ reopening and schema versions."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
+import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -252,6 +254,20 @@ def test_two_writer_processes_with_saves_bulk_saves_updates_and_cleanup(path, st
 
 
 # -- opening, closing, reopening ------------------------------------------------------------
+
+def test_an_io_error_measuring_the_files_is_a_storage_error(path, storage, monkeypatch):
+    real_stat = os.stat
+
+    def failing_stat(target, *args, **kwargs):
+        if os.fspath(target).endswith("-wal"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", failing_stat)
+    with pytest.raises(StorageOperationError) as info:
+        storage.get_metrics()
+    assert info.value.code == "EIO" and isinstance(info.value.__cause__, OSError)
+
 
 def test_the_parent_directory_is_created(tmp_path):
     path = tmp_path / "a" / "b" / "c.sqlite3"
