@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project root holds the packages
 
 from bench.storage_bench import SEARCH_WORDS  # noqa: E402
-from gennie_admin.demo import demo_generations, demo_id  # noqa: E402  (framework-free, no Django)
+from gennie_admin.demo import demo_id, save_demo  # noqa: E402  (framework-free, no Django)
 from storage_backends import StorageFactory  # noqa: E402
 
 SEED = 11
@@ -127,9 +126,7 @@ def _fill_storage(path: Path, count: int) -> None:
         if present:
             sys.exit(f"{path} holds {present:,} generations, not {count:,}: use another --keep directory")
         started = time.perf_counter()
-        documents = demo_generations(count, seed=SEED)
-        while chunk := list(islice(documents, FILL_CHUNK)):
-            storage.save_many(chunk, preserve_timestamps=True)
+        save_demo(storage, count, seed=SEED, batch_size=FILL_CHUNK)
         print(f"Filled {count:,} generations in {time.perf_counter() - started:.1f} s")
 
 

@@ -20,7 +20,6 @@ Figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
 import os
@@ -36,7 +35,7 @@ from pathlib import Path
 # Run as a script from anywhere: the project root holds the packages.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gennie_admin.demo import demo_generations  # noqa: E402  (framework-free, no Django)
+from gennie_admin.demo import demo_generations, save_demo  # noqa: E402  (framework-free, no Django)
 from gennie_admin.migration import migrate  # noqa: E402
 from storage_backends import StorageFactory  # noqa: E402
 
@@ -50,9 +49,7 @@ def fill(url: str, count: int) -> None:
     """Child: a source of ``count`` demo generations (fsync off: filling is not what is measured)."""
     os.fsync = lambda fd: None
     with StorageFactory.from_url(url) as source:
-        documents = demo_generations(count, now=NOW)
-        while batch := list(itertools.islice(documents, FILL_CHUNK)):
-            source.save_many(batch, preserve_timestamps=True)
+        save_demo(source, count, now=NOW, batch_size=FILL_CHUNK)
 
 
 def migrate_between(source_url: str, target_url: str) -> None:

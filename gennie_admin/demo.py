@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from storage_backends.base import GenerationStateStorage
 from storage_backends.models import DEFAULT_STALLED_AFTER, STAGES, Stage, utcnow
 
 #: How far back demo generations go.
@@ -194,6 +195,14 @@ def demo_generations(count: int, *, seed: int = 0, now: datetime | None = None) 
     rng = random.Random(seed)
     for index in range(count):
         yield _generation(rng, demo_id(seed, index), end)
+
+
+def save_demo(storage: GenerationStateStorage, count: int, *, seed: int = 0, now: datetime | None = None,
+              batch_size: int = 500) -> None:
+    """Save ``demo_generations`` in batches, in constant memory, each with the times it carries."""
+    documents = demo_generations(count, seed=seed, now=now)
+    while batch := list(itertools.islice(documents, batch_size)):
+        storage.save_many(batch, preserve_timestamps=True)
 
 
 def _generation(rng: random.Random, generation_id: str, end: float) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from gennie_admin import progress as progress_module
-from gennie_admin.demo import demo_generations
+from gennie_admin.demo import save_demo
 from storage_backends.backends.sqlite import SQLiteStorage
 from tests.factories import completed_stages, make_item
 
@@ -22,16 +22,9 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 def seed(url: str, count: int, *, extra: list[dict] | None = None) -> None:
     with open_url(url) as storage:
-        for batch in _batches(demo_generations(count, now=NOW)):
-            storage.save_many(batch, preserve_timestamps=True)
+        save_demo(storage, count, now=NOW)
         if extra:
             storage.save_many(extra, preserve_timestamps=True)
-
-
-def _batches(items, size=500):
-    iterator = iter(items)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 #: Documents a demo run does not hold: other producers' attributes, odd ids, missing maps.

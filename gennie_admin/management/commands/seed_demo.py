@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from storage_backends import ListQuery
 
-from ...demo import demo_generations
+from ...demo import save_demo
 from ..storages import failures_as_command_errors, open_storage, storage_label
-
-BATCH_SIZE = 500
 
 
 class Command(BaseCommand):
@@ -39,10 +36,7 @@ class Command(BaseCommand):
                     if verbosity >= 1:
                         self.stdout.write(f"{label} already holds generations; no demo data added")
                     return
-                documents = demo_generations(count, seed=seed)
-                while batch := list(itertools.islice(documents, BATCH_SIZE)):
-                    # The documents carry their own times, spread over the last days.
-                    store.save_many(batch, preserve_timestamps=True)
+                save_demo(store, count, seed=seed)
         if verbosity >= 1:
             self.stdout.write(
                 f"Saved {count} demo generations (seed {seed}) to {label} in {time.monotonic() - started:.2f}s"
