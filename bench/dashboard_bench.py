@@ -177,7 +177,8 @@ def _wait_until_up(port: int, server: subprocess.Popen) -> None:
             if _get(port, "/healthz", {})[0] == 200:
                 return
         except OSError:
-            time.sleep(0.1)
+            pass  # not listening yet
+        time.sleep(0.1)
     sys.exit("gunicorn did not answer /healthz within 30 s")
 
 
