@@ -81,6 +81,7 @@ class GenerationStateStorage(abc.ABC):
             return self._delete(validate_id(generation_id))
 
     def exists(self, generation_id: str) -> bool:
+        """Whether a generation with that id is stored (cheaper than ``get`` where a backend can)."""
         with self._track("exists"):
             return self._exists(validate_id(generation_id))
 
@@ -119,6 +120,7 @@ class GenerationStateStorage(abc.ABC):
             return False
 
     def get_metrics(self) -> StorageMetrics:
+        """This process's per-operation counts and times, the number of generations, backend extras."""
         with self._stats_lock:
             operations = {name: stats.model_copy() for name, stats in self._stats.items()}
         return StorageMetrics(

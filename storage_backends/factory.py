@@ -55,6 +55,7 @@ class StorageFactory:
 
     @staticmethod
     def create_storage(config: Mapping[str, Any]) -> GenerationStateStorage:
+        """A storage from ``{"type": short name or dotted path, "options": {...}}``, as in the seed."""
         if not isinstance(config, Mapping) or "type" not in config:
             raise StorageInitializationError('storage config must be a mapping with a "type", e.g. {"type": "sqlite"}')
         unknown = set(config) - {"type", "options"}
@@ -69,10 +70,12 @@ class StorageFactory:
 
     @classmethod
     def from_url(cls, url: str) -> GenerationStateStorage:
+        """A storage from a URL such as ``sqlite:///var/generations.sqlite3`` (see ``parse_storage_url``)."""
         return cls.create_storage(parse_storage_url(url))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenerationStateStorage:
+        """A storage from the environment (``os.environ`` unless given; see ``config_from_env``)."""
         return cls.create_storage(config_from_env(os.environ if environ is None else environ))
 
 

@@ -36,6 +36,7 @@ class Stage(enum.StrEnum):
 
     @property
     def index(self) -> int:
+        """The stage's position in the pipeline, from 0."""
         return STAGES.index(self)
 
 
@@ -44,6 +45,8 @@ STAGE_NAMES: frozenset[str] = frozenset(stage.value for stage in Stage)
 
 
 class GenerationStatus(enum.StrEnum):
+    """Where a generation stands, derived from its stage maps and times (see ``status_at``)."""
+
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -68,6 +71,7 @@ class StageData(_Document):
 
     @property
     def failed(self) -> bool:
+        """Whether the stage reports a failure: ``status: "failed"`` or a non-empty ``error``."""
         return self.status == "failed" or self.error not in (None, "", {})
 
 
@@ -125,9 +129,11 @@ class GenerationState(_Document):
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> GenerationState:
+        """Validate a stored (camelCase) or snake_case mapping; raises pydantic's ``ValidationError``."""
         return cls.model_validate(dict(item))
 
     def stage(self, stage: Stage) -> StageData | None:
+        """The map of ``stage``, None if it was not recorded."""
         return getattr(self, _FIELD_BY_STAGE[stage])
 
     def stages(self) -> list[tuple[Stage, StageData]]:
@@ -142,6 +148,7 @@ class GenerationState(_Document):
 
     @property
     def failed_stage(self) -> Stage | None:
+        """The first stage that reports a failure, if any."""
         return next((s for s, data in self.stages() if data.failed), None)
 
     @property
@@ -173,6 +180,7 @@ class GenerationState(_Document):
     def status_at(
         self, now: datetime | None = None, stalled_after: timedelta = DEFAULT_STALLED_AFTER
     ) -> GenerationStatus:
+        """The status at ``now``: ``phase``, or stalled: in progress, not updated for longer than ``stalled_after``."""
         phase = self.phase
         last_change = self.updated or self.created
         waiting = phase is GenerationStatus.IN_PROGRESS and last_change is not None
@@ -182,6 +190,7 @@ class GenerationState(_Document):
 
     @property
     def status(self) -> GenerationStatus:
+        """The status now, with the default stalled threshold."""
         return self.status_at()
 
 
@@ -219,6 +228,8 @@ class Page(BaseModel):
 
 
 class OperationStats(BaseModel):
+    """Calls, failures and times of one operation, counted by this process since it started."""
+
     calls: int = 0
     errors: int = 0
     total_seconds: float = 0.0
@@ -226,6 +237,7 @@ class OperationStats(BaseModel):
 
     @property
     def average_ms(self) -> float:
+        """Mean time per call in milliseconds (0 before the first call)."""
         return 1000 * self.total_seconds / self.calls if self.calls else 0.0
 
     def record(self, seconds: float, failed: bool) -> None:
@@ -237,6 +249,8 @@ class OperationStats(BaseModel):
 
 
 class StorageMetrics(BaseModel):
+    """What ``get_metrics`` reports: the backend, how many generations, per-operation stats."""
+
     backend: str
     active_generations: int
     operations: dict[str, OperationStats] = Field(default_factory=dict)
@@ -245,6 +259,7 @@ class StorageMetrics(BaseModel):
 
     @property
     def total_errors(self) -> int:
+        """Failed calls across every operation."""
         return sum(op.errors for op in self.operations.values())
 
 

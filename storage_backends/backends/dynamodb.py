@@ -51,6 +51,8 @@ _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
 class DynamoDBStorage(GenerationStateStorage):
+    """One DynamoDB table keyed by ``generationId``, with the listing index this backend maintains."""
+
     backend_name = "dynamodb"
 
     def __init__(

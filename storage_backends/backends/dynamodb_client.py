@@ -64,6 +64,7 @@ class DynamoDBCalls:
 
     @property
     def client(self) -> Any:
+        """The boto3 client, made on first use (so a storage can be built while DynamoDB is down)."""
         if self._client is None:
             with self._lock:
                 if self._client is None:
@@ -97,6 +98,7 @@ class DynamoDBCalls:
             return {"requests": requests, "retries": self.retries, "throttles": self.throttles}
 
     def close(self) -> None:
+        """Close the client's connections; a later call makes a new client."""
         with self._lock:
             if self._client is not None:
                 self._client.close()

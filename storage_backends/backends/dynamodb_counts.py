@@ -21,7 +21,7 @@ from .dynamodb_expressions import Expression, projection
 
 
 class TimedCache:
-    """Values kept for ``max_age`` seconds; ``age`` says how fresh the one in use is."""
+    """Values kept for ``max_age`` seconds; ``ages`` says how old each one is."""
 
     def __init__(self, max_age: float) -> None:
         self.max_age = max_age
@@ -29,6 +29,7 @@ class TimedCache:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value kept under ``key`` while fresh, else ``compute()`` (kept from now on)."""
         with self._lock:
             entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry[0] <= self.max_age:
@@ -39,11 +40,13 @@ class TimedCache:
         return value
 
     def ages(self) -> dict[str, float]:
+        """Seconds since each value was computed, for metrics."""
         now = time.monotonic()
         with self._lock:
             return {str(key): round(now - stored, 3) for key, (stored, _) in self._entries.items()}
 
     def clear(self) -> None:
+        """Forget every value: a write here has made them stale."""
         with self._lock:
             self._entries.clear()
 

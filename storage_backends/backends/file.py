@@ -8,8 +8,9 @@ threads and other processes alike. File names come from ``file_names.file_name_f
 Listing filters the summaries of ``file_index.DirectoryIndex``, refreshed by one directory
 scan per call, and reads whole documents for the page's items only. ``iter_generations`` does
 without the index: one pass keeps each document's sort key only, then documents are read in that
-order, so streaming 100,000 documents holds 100,000 short keys, not 100,000 summaries. Counts
-and metrics come from one scan of the directory, opening no file. POSIX only (``fcntl``).
+order, so streaming 100,000 documents holds 100,000 short keys, not 100,000 summaries. The
+number of generations and the metrics come from one scan of the directory, opening no file;
+``count_by_status`` reads the listing index. POSIX only (``fcntl``).
 """
 
 from __future__ import annotations

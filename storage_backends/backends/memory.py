@@ -15,6 +15,8 @@ from ..paging import is_older
 
 
 class MemoryStorage(GenerationStateStorage):
+    """Documents in a dict behind one lock; copies go in and out, so callers never share them."""
+
     backend_name = "memory"
 
     def __init__(self) -> None:

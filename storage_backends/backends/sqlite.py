@@ -51,6 +51,8 @@ _OLD = f"{TABLE} WHERE created_key > '' AND created_key < ?"
 
 
 class SQLiteStorage(GenerationStateStorage):
+    """One SQLite database file, shared safely by the threads and processes that open it."""
+
     backend_name = "sqlite"
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> None:

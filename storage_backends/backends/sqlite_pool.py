@@ -23,6 +23,8 @@ _INHERITED: list[sqlite3.Connection] = []
 
 
 class ConnectionPool:
+    """Connections made by ``connect``, lent to one operation at a time; at most ``max_idle`` kept."""
+
     def __init__(self, connect: Callable[[], sqlite3.Connection], max_idle: int = MAX_IDLE) -> None:
         self._connect = connect
         self._max_idle = max_idle
