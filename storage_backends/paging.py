@@ -56,10 +56,10 @@ def created_sort_value(created: object) -> str:
     return created if _CANONICAL_TIME.fullmatch(created) else format_timestamp(moment)
 
 
-def is_older(item: dict[str, Any], cutoff: str) -> bool:
-    """Whether cleanup takes this item: created before ``cutoff``. An item without a readable
-    ``createdAt`` has no known age and is kept."""
-    created = created_sort_value(item.get("createdAt"))
+def is_older(item: dict[str, Any] | GenerationState, cutoff: str) -> bool:
+    """Whether cleanup takes this item (stored or read): created before ``cutoff``. An item without
+    a readable ``createdAt`` has no known age and is kept."""
+    created = sort_key(item)[0]
     return bool(created) and created < cutoff
 
 

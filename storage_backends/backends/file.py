@@ -111,7 +111,7 @@ class FileStorage(GenerationStateStorage):
         entries = self._scan()
         old = [
             (name, key, row) for name, (key, row) in entries.items()
-            if row is not None and is_older(row.to_item(), cutoff)
+            if row is not None and is_older(row, cutoff)
         ]
         if dry_run:
             return len(old)
