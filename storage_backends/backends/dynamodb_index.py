@@ -44,9 +44,11 @@ def index_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
 def prompt_attributes(initial_params: object) -> dict[str, str]:
     """The search and language attributes, which depend on ``initialParams`` only."""
     params = initial_params if isinstance(initial_params, Mapping) else {}
+    # The backfill reads other producers' items unvalidated: a prompt or language may be anything.
+    prompt, language = params.get("prompt"), params.get("language")
     return {
-        SEARCH_PROMPT: (params.get("prompt") or "").casefold(),
-        LANGUAGE: (params.get("language") or "").lower(),
+        SEARCH_PROMPT: prompt.casefold() if isinstance(prompt, str) else "",
+        LANGUAGE: language.lower() if isinstance(language, str) else "",
     }
 
 

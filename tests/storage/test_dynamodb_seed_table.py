@@ -82,3 +82,14 @@ def test_seed_items_become_listable_after_the_backfill(storage, seed_table, moto
     indexes = client.describe_table(TableName=seed_table)["Table"]["GlobalSecondaryIndexes"]
     assert [index["IndexName"] for index in indexes] == ["gennie-created-index"]
     assert "_gennieShard" not in storage.get("seed-new").to_item()
+
+
+def test_items_other_producers_wrote_with_a_prompt_or_language_not_text_are_backfilled(storage, seed_table,
+                                                                                       moto_server):
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
+    client.put_item(TableName=seed_table, Item={
+        "generationId": {"S": "odd"}, "createdAt": {"S": ago(hours=2)},
+        "initialParams": {"M": {"prompt": {"N": "5"}, "language": {"L": [{"S": "en"}]}}},
+    })
+    assert backfill_index_attributes(storage) == 4
+    assert backfill_index_attributes(storage) == 0
