@@ -10,6 +10,7 @@ and limits (``dynamodb_items``), aliasing (``dynamodb_expressions``), the index
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -20,7 +21,13 @@ from urllib.parse import urlsplit
 
 from ..base import GenerationStateStorage
 from ..documents import CREATED, ID_FIELD, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
-from ..errors import StorageInitializationError, StorageNotFoundError, StorageOperationError, StorageValidationError
+from ..errors import (
+    StorageCorruptDocumentError,
+    StorageInitializationError,
+    StorageNotFoundError,
+    StorageOperationError,
+    StorageValidationError,
+)
 from ..models import GenerationState, GenerationStatus, ListQuery, Page
 from .dynamodb_batch import get_all, write_all
 from .dynamodb_client import DynamoDBCalls, make_client
@@ -41,6 +48,8 @@ from .dynamodb_items import check_item_size, from_item_values, to_item_values
 from .dynamodb_listing import list_page
 from .dynamodb_options import ClientSettings, as_count, as_flag, as_number, as_text
 from .dynamodb_table import ensure_table
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TABLE = "video-gennie-generations"
 DEFAULT_REGION = "us-east-1"
@@ -216,7 +225,7 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _list(self, query: ListQuery) -> Page:
         self._ensure_ready()
-        page, read = list_page(self._calls, self._table, query, budget=self._read_budget, read=self._read)
+        page, read = list_page(self._calls, self._table, query, budget=self._read_budget, read=self._readable)
         with self._list_lock:
             self._list_read = (read, self._list_read[1] + read)
         return page
@@ -229,7 +238,7 @@ class DynamoDBStorage(GenerationStateStorage):
         self._ensure_ready()
         return self._counts.get(
             f"by status, stalled after {stalled_after}",
-            lambda: count_by_status(self._calls, self._table, stalled_after, self._read),
+            lambda: count_by_status(self._calls, self._table, stalled_after, self._readable),
         )
 
     # -- cleanup, health, metrics -----------------------------------------------------------
@@ -328,6 +337,15 @@ class DynamoDBStorage(GenerationStateStorage):
     def _read(self, raw: dict[str, Any]) -> GenerationState:
         item = strip_index(restore_floats(from_item_values(raw)))
         return read_item(str(item.get(ID_FIELD)), item)
+
+    def _readable(self, raw: dict[str, Any]) -> GenerationState | None:
+        """An item as a state for a list or a count; a corrupt one (another producer's) is logged and
+        left out, as the other backends do, so one bad item does not stop every page."""
+        try:
+            return self._read(raw)
+        except StorageCorruptDocumentError as exc:
+            logger.warning("skipping a corrupt DynamoDB item: %s", exc)
+            return None
 
     def _backfill_index(self) -> int:
         """Give items written by other producers the index attributes; returns how many."""

@@ -66,9 +66,11 @@ def count_items(calls: DynamoDBCalls, table: str) -> int:
 
 
 def count_by_status(calls: DynamoDBCalls, table: str, stalled_after: timedelta,
-                    read: Callable[[dict[str, Any]], GenerationState]) -> dict[GenerationStatus, int]:
-    """Statuses from the times and stage maps only (not the unknown attributes or index copies)."""
+                    read: Callable[[dict[str, Any]], GenerationState | None]) -> dict[GenerationStatus, int]:
+    """Statuses from the times and stage maps only (not the unknown attributes or index copies);
+    items ``read`` turns into None are not counted."""
     expr = Expression()
     names = projection(expr, ID_FIELD, CREATED, UPDATED, *(stage.value for stage in STAGES))
     pages = scan_pages(calls, TableName=table, ProjectionExpression=names, **expr.params())
-    return count_statuses((read(item) for page in pages for item in page["Items"]), stalled_after)
+    states = (read(item) for page in pages for item in page["Items"])
+    return count_statuses((state for state in states if state is not None), stalled_after)

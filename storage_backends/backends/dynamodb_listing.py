@@ -24,8 +24,9 @@ _MAX_REQUEST_ITEMS = 1000
 
 
 def list_page(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int,
-              read: Callable[[dict[str, Any]], GenerationState]) -> tuple[Page, int]:
-    """One page, and how many items DynamoDB read for it (the sum of ``ScannedCount``)."""
+              read: Callable[[dict[str, Any]], GenerationState | None]) -> tuple[Page, int]:
+    """One page, and how many items DynamoDB read for it (the sum of ``ScannedCount``); items ``read``
+    turns into None are left out."""
     position = position_of(query)
     ascending = position.ascending(query)
     expr = Expression()
@@ -52,7 +53,8 @@ def list_page(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int
             request["ExclusiveStartKey"] = last_key
         response = calls.call("query", **request)
         scanned += response.get("ScannedCount", 0)
-        rows += [state for state in map(read, response["Items"]) if position.precedes(sort_key(state), ascending)]
+        states = (state for state in map(read, response["Items"]) if state is not None)
+        rows += [state for state in states if position.precedes(sort_key(state), ascending)]
         last_key = response.get("LastEvaluatedKey")
         if len(rows) > query.limit or last_key is None or scanned >= budget:
             break

@@ -6,12 +6,13 @@ read, update and clean up as they are, and become listable after ``backfill_inde
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import boto3
 import pytest
 
-from storage_backends import ListQuery, StorageFactory
+from storage_backends import ListQuery, StorageCorruptDocumentError, StorageFactory
 from storage_backends.backends.dynamodb import backfill_index_attributes
 
 from ..factories import ago
@@ -93,3 +94,17 @@ def test_items_other_producers_wrote_with_a_prompt_or_language_not_text_are_back
     })
     assert backfill_index_attributes(storage) == 4
     assert backfill_index_attributes(storage) == 0
+
+
+def test_a_corrupt_item_is_named_on_get_and_skipped_by_list_and_counts(storage, seed_table, moto_server, caplog):
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
+    client.put_item(TableName=seed_table, Item={
+        "generationId": {"S": "bad"}, "createdAt": {"S": ago(minutes=30)}, "script": {"S": "not a map"},
+    })
+    backfill_index_attributes(storage)
+    with pytest.raises(StorageCorruptDocumentError, match="bad"):
+        storage.get("bad")
+    with caplog.at_level(logging.WARNING):
+        assert ids(storage.list_generations(ListQuery(limit=2))) == ["seed-new", "seed-mid"]
+    assert "'bad'" in caplog.text
+    assert sum(storage.count_by_status().values()) == 3
