@@ -214,16 +214,9 @@ def test_a_failed_write_keeps_the_old_document_and_leaves_no_temp_file(directory
     assert [name for name in os.listdir(directory) if name.endswith(".tmp")] == []
 
 
-def test_an_io_error_checking_or_measuring_a_document_is_a_storage_error(storage, monkeypatch):
+def test_an_io_error_checking_or_measuring_a_document_is_a_storage_error(storage, monkeypatch, stat_fails):
     storage.save(make_item("g1"))
-    real_stat = os.stat
-
-    def failing_stat(path, *args, **kwargs):
-        if os.fspath(path).endswith("g1.json"):
-            raise OSError(errno.EIO, "Input/output error")
-        return real_stat(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", failing_stat)
+    stat_fails("g1.json")
     with pytest.raises(StorageOperationError) as info:
         storage.exists("g1")
     assert info.value.code == "EIO" and info.value.generation_id == "g1"

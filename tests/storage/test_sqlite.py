@@ -4,10 +4,8 @@ reopening and schema versions."""
 
 from __future__ import annotations
 
-import errno
 import logging
 import multiprocessing
-import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -255,15 +253,8 @@ def test_two_writer_processes_with_saves_bulk_saves_updates_and_cleanup(path, st
 
 # -- opening, closing, reopening ------------------------------------------------------------
 
-def test_an_io_error_measuring_the_files_is_a_storage_error(path, storage, monkeypatch):
-    real_stat = os.stat
-
-    def failing_stat(target, *args, **kwargs):
-        if os.fspath(target).endswith("-wal"):
-            raise OSError(errno.EIO, "Input/output error")
-        return real_stat(target, *args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", failing_stat)
+def test_an_io_error_measuring_the_files_is_a_storage_error(storage, stat_fails):
+    stat_fails("-wal")
     with pytest.raises(StorageOperationError) as info:
         storage.get_metrics()
     assert info.value.code == "EIO" and isinstance(info.value.__cause__, OSError)
