@@ -85,7 +85,8 @@ class DirectoryIndex:
 def read_entry(entry: os.DirEntry[str], check: Callable[[str, bytes], T]) -> tuple[StatKey, T | None] | None:
     """Read the file of a directory entry and ``check(name, data)`` it: the key of what was read and
     what the check made of it, None in its place if the file is corrupt or unreadable (logged with
-    the ``StorageCorruptDocumentError``, which names it); None altogether if the file vanished."""
+    the ``StorageCorruptDocumentError``, which names it); None altogether if the file vanished (or
+    cannot even be stat'ed)."""
     try:
         with open(entry.path, "rb") as file:
             key = key_of(os.fstat(file.fileno()))  # the key of exactly what is read
@@ -94,7 +95,10 @@ def read_entry(entry: os.DirEntry[str], check: Callable[[str, bytes], T]) -> tup
         return None  # deleted since the directory was read
     except OSError as exc:
         logger.warning("skipping unreadable file %s: %s", entry.path, exc)
-        return key_of(entry.stat()), None
+        try:
+            return key_of(entry.stat()), None
+        except OSError:
+            return None  # not even its size and time can be read: left out like a vanished file
     try:
         return key, check(entry.name, data)
     except StorageCorruptDocumentError as exc:

@@ -398,6 +398,22 @@ def test_iteration_skips_a_corrupt_file_with_a_warning_that_names_it_every_time(
         assert error.generation_id in ("bad", "bad.json")
 
 
+def test_iteration_skips_a_file_that_can_be_neither_opened_nor_stat_ed(directory, storage, monkeypatch, caplog):
+    storage.save(make_item("good"))
+    real_entries = storage._document_entries
+
+    class UnreachableEntry:
+        name, path = "lost.json", str(directory)  # opening a directory fails, as an unreadable file would
+
+        def stat(self):
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(storage, "_document_entries", lambda: iter([*real_entries(), UnreachableEntry()]))
+    with caplog.at_level(logging.WARNING, logger="storage_backends"):
+        assert [state.generation_id for state in storage.iter_generations()] == ["good"]
+    assert "unreadable" in caplog.text
+
+
 def test_count_and_metrics_open_no_document(directory, storage, monkeypatch):
     storage.save_many([make_item("a"), make_item("b", **completed_stages())])
     (directory / "bad.json").write_bytes(b"{")
