@@ -1,7 +1,8 @@
 """Rules shared by every backend for what goes into a stored document.
 
-Id checks, the stamping of ``createdAt`` / ``updatedAt`` / ``stageTimestamps``, and the
-validation of ``update`` changes live here once, so each backend only moves items.
+Id checks, the stamping of ``createdAt`` / ``updatedAt`` / ``stageTimestamps``, the
+validation of ``update`` changes and the refusal of values JSON cannot hold live here once,
+so each backend only moves items.
 """
 
 from __future__ import annotations
