@@ -128,7 +128,10 @@ def parse_storage_url(url: str) -> dict[str, Any]:
         raise StorageInitializationError(
             f"storage URL {url!r} has no scheme; expected e.g. sqlite:///var/generations.sqlite3"
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unbalanced "[" read as an IPv6 host
+        raise StorageInitializationError(f"storage URL {url!r} is malformed: {exc}") from exc
     options: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
     scheme = parts.scheme.lower()
     if scheme == "memory":

@@ -59,7 +59,7 @@ class FileStorage(GenerationStateStorage):
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         super().__init__()
-        if not isinstance(directory, str | os.PathLike) or not str(directory):
+        if not isinstance(directory, str | os.PathLike) or not str(directory) or "\x00" in str(directory):
             raise StorageInitializationError(f"file storage needs a directory path, got {directory!r}")
         self._directory = Path(directory)
         try:

@@ -66,7 +66,7 @@ class SQLiteStorage(GenerationStateStorage):
                 f"sqlite storage needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later (FTS5 trigrams); "
                 f"this Python has {sqlite3.sqlite_version}"
             )
-        if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:"):
+        if not isinstance(path, str | os.PathLike) or str(path) in ("", ":memory:") or "\x00" in str(path):
             raise StorageInitializationError(
                 f"sqlite storage needs a file path, got {path!r}; use the memory backend for a throw-away store"
             )

@@ -50,7 +50,7 @@ def test_urls_follow_the_database_url_convention(url, expected):
     assert parse_storage_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["nope", "ftp://x", "sqlite://", "file://host/dir"])
+@pytest.mark.parametrize("url", ["nope", "ftp://x", "sqlite://", "file://host/dir", "sqlite://[::1", "dynamodb://[::1"])
 def test_bad_urls_are_refused(url):
     with pytest.raises(StorageInitializationError):
         parse_storage_url(url)
@@ -86,3 +86,9 @@ def test_env_leaves_credentials_to_the_default_chain_when_unset():
 def test_an_unknown_option_is_named_as_it_was_given():
     with pytest.raises(StorageInitializationError, match="'tableName'"):
         StorageFactory.create_storage({"type": "memory", "options": {"tableName": "x"}})
+
+
+@pytest.mark.parametrize("url", ["sqlite:///var/%00x.sqlite3", "file:///tmp/%00dir"])
+def test_a_path_with_a_nul_byte_is_refused_by_the_backend(url):
+    with pytest.raises(StorageInitializationError, match="path|directory"):
+        StorageFactory.from_url(url)
