@@ -65,7 +65,12 @@ class ListParams:
     @property
     def filtered(self) -> bool:
         """Whether anything narrows the list (sort, page size and live refresh do not)."""
-        return any((self.q, self.status, self.stage, self.language, self.created, self.created_from, self.created_to))
+        return bool(self.q or self.status or self.secondary_filter_count)
+
+    @property
+    def secondary_filter_count(self) -> int:
+        """How many filters in the form's collapsible block narrow the list: shown while it is closed."""
+        return sum(map(bool, (self.stage, self.language, self.created, self.created_from, self.created_to)))
 
     def to_query(self, *, now: datetime, stalled_after: timedelta) -> ListQuery:
         after = [datetime.combine(self.created_from, time.min, timezone.utc)] if self.created_from else []

@@ -38,6 +38,8 @@ def generation_list(request: HttpRequest) -> HttpResponse:
         "fields": GenerationFilterForm.base_fields,
         "refresh_seconds": settings.GENNIE_LIVE_REFRESH_SECONDS,
         "polling": listing.params.live and listing.any_in_progress,
+        # The partial also updates the status line and the filter count outside it (out of band).
+        "oob": partial,
     }
     response = render(request, f"{TEMPLATE}#{TABLE_SECTION}" if partial else TEMPLATE, context)
     patch_vary_headers(response, ("HX-Request",))

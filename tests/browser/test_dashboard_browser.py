@@ -49,6 +49,36 @@ def test_typing_in_search_narrows_the_table_without_a_page_load(page: Page, live
     assert page.evaluate("window.pageMarker") == "still the same page"
 
 
+def test_at_phone_width_search_shows_first_and_the_other_filters_fold(chromium, staff_cookie, live_server, storage):
+    seed(storage)
+    context = chromium.new_context(viewport=PHONE)
+    context.add_cookies([staff_cookie])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/?language=en")
+    search, stage = page.get_by_label("Search"), page.get_by_label("Current stage")
+    toggle = page.locator("#filters summary")
+
+    expect(search).to_be_in_viewport(ratio=1)
+    expect(stage).to_be_hidden()
+    expect(toggle).to_have_text("Filters (1 active)")
+    expect(page.locator("#results-status")).to_have_text("Showing 30 generations matching the filters")
+
+    toggle.click()
+    expect(stage).to_be_visible()
+    stage.select_option("clips")  # an htmx swap: the count follows the form
+    expect(page).to_have_url(re.compile(r"[?&]stage=clips"))
+    expect(toggle).to_have_text("Filters (2 active)")
+    context.close()
+
+
+def test_on_a_wide_screen_every_filter_shows_without_a_toggle(page: Page, live_server, storage):
+    page.goto(f"{live_server.url}/")
+
+    expect(page.get_by_label("Current stage")).to_be_visible()
+    expect(page.get_by_label("Live refresh")).to_be_visible()
+    expect(page.locator("#filters summary")).to_be_hidden()
+
+
 def test_next_page_and_back(page: Page, live_server, storage):
     seed(storage)
     page.goto(f"{live_server.url}/?per_page=10")

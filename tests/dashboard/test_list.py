@@ -318,7 +318,55 @@ def test_controls_swap_the_table_and_push_the_url(staff_client):
     assert 'hx-get="/"' in form and 'hx-target="#table-section"' in form and 'hx-push-url="true"' in form
     search = re.search(r'<input type="search"[^>]*>', html, re.S).group(0)
     assert 'hx-trigger="input changed delay:300ms, search"' in search
-    assert 'id="results" class="results" aria-live="polite"' in html
+    assert '<div id="results" class="results" hx-target="#table-section" hx-swap="outerHTML">' in html
+
+
+def filter_block(html: str) -> str:
+    return re.search(r'<details class="filters-more">.*?</details>', html, re.S).group(0)
+
+
+def test_secondary_filters_fold_into_a_block_that_counts_the_active_ones(staff_client, generations):
+    html = staff_client.get(
+        f"{LIST}?q=otter&status=failed&stage=clips&language=en&sort=oldest&per_page=25&live=1").content.decode()
+
+    block = filter_block(html)
+    # Search and status stay in view, so only the block's narrowing filters are counted.
+    assert re.search(r'<summary>Filters<span id="filters-active"> \(2 active\)</span></summary>', block)
+    for name in ("stage", "language", "created", "created_from", "created_to", "sort", "per_page", "live"):
+        assert f'name="{name}"' in block
+    assert 'name="q"' not in block and 'name="q"' in html
+    assert html.index('id="id_q"') < html.index('<details class="filters-more">')
+
+
+def test_the_filter_block_shows_no_count_without_filters(staff_client, generations):
+    html = staff_client.get(f"{LIST}?q=otter&sort=oldest").content.decode()
+
+    assert '<summary>Filters<span id="filters-active"></span></summary>' in filter_block(html)
+
+
+def test_an_htmx_swap_updates_the_filter_count_out_of_band(staff_client, generations):
+    html = staff_client.get(f"{LIST}?language=en&created=7d", headers=HTMX).content.decode()
+
+    assert '<span id="filters-active" hx-swap-oob="true"> (2 active)</span>' in html
+    assert "<details" not in html  # the form itself is not swapped
+
+
+def test_only_the_short_status_line_is_a_live_region(staff_client, generations):
+    html = staff_client.get(f"{LIST}?language=en").content.decode()
+
+    assert html.count("aria-live") == 1
+    assert re.search(r'<p id="results-status" class="visually-hidden" role="status" aria-live="polite">'
+                     r'Showing 2 generations matching the filters</p>', html)
+    # It is outside the swapped region, so a refresh changes its text instead of replacing it.
+    assert html.index('id="results-status"') < html.index('id="results"')
+
+
+def test_a_refresh_rewrites_the_status_line_and_announces_no_table(staff_client, generations):
+    html = staff_client.get(f"{LIST}?live=1&status=failed", headers={**HTMX, "HX-Trigger": "table-section"}
+                            ).content.decode()
+
+    assert "aria-live" not in html
+    assert '<p id="results-status" hx-swap-oob="innerHTML">Showing 1 generation matching the filters</p>' in html
 
 
 def test_links_in_the_table_section_are_real_links_and_htmx_requests(staff_client, many):
