@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,18 @@ def page(context: BrowserContext) -> Page:
     page = context.new_page()
     page.set_default_timeout(10_000)
     return page
+
+
+@contextmanager
+def open_page(chromium: Browser, staff_cookie: dict[str, str], **options: object) -> Iterator[Page]:
+    """A signed-in page in a context of its own, for a test that needs other ``options`` (viewport, colour
+    scheme, JavaScript off) than the ``page`` fixture's; the context is closed afterwards."""
+    context = chromium.new_context(**options)
+    context.add_cookies([staff_cookie])
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def screenshot(page: Page, name: str, *, docs: bool = False) -> None:

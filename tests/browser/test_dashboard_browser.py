@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from gennie_admin.demo import demo_generations
-from tests.browser.conftest import PHONE, screenshot
+from tests.browser.conftest import PHONE, open_page, screenshot
 from tests.factories import ago, completed_stages, make_item
 
 pytestmark = pytest.mark.browser
@@ -51,24 +51,23 @@ def test_typing_in_search_narrows_the_table_without_a_page_load(page: Page, live
 
 def test_at_phone_width_search_shows_first_and_the_other_filters_fold(chromium, staff_cookie, live_server, storage):
     seed(storage)
-    context = chromium.new_context(viewport=PHONE)
-    context.add_cookies([staff_cookie])
-    page = context.new_page()
-    page.goto(f"{live_server.url}/?language=en")
-    search, stage = page.get_by_label("Search"), page.get_by_label("Current stage")
-    toggle = page.locator("#filters summary")
+    with open_page(chromium, staff_cookie, viewport=PHONE) as page:
+        page.goto(f"{live_server.url}/?language=en")
+        search, stage = page.get_by_label("Search"), page.get_by_label("Current stage")
+        toggle = page.locator("#filters summary")
 
-    expect(search).to_be_in_viewport(ratio=1)
-    expect(stage).to_be_hidden()
-    expect(toggle).to_have_text("Filters (1 active)")
-    expect(page.locator("#results-status")).to_have_text("Showing 30 generations matching the filters")
+        expect(search).to_be_in_viewport(ratio=1)
+        expect(stage).to_be_hidden()
+        expect(toggle).to_have_text("Filters (1 active)")
+        expect(page.locator("#results-status")).to_have_text("Showing 30 generations matching the filters")
 
-    toggle.click()
-    expect(stage).to_be_visible()
-    stage.select_option("clips")  # an htmx swap: the count follows the form
-    expect(page).to_have_url(re.compile(r"[?&]stage=clips"))
-    expect(toggle).to_have_text("Filters (2 active)")
-    context.close()
+        toggle.click()
+        expect(stage).to_be_visible()
+        stage.select_option("clips")  # an htmx swap: the count follows the form
+        expect(page).to_have_url(re.compile(r"[?&]stage=clips"))
+        expect(toggle).to_have_text("Filters (2 active)")
+        # The live status line outside the swapped table follows too (all 30 are past the clips stage).
+        expect(page.locator("#results-status")).to_have_text("No generations matching the filters")
 
 
 def test_on_a_wide_screen_every_filter_shows_without_a_toggle(page: Page, live_server, storage):
@@ -152,18 +151,15 @@ def test_timeline_of_a_running_generation_refreshes_until_final(page: Page, live
 def test_dark_mode_follows_the_system_preference(chromium, staff_cookie, live_server, storage):
     seed(storage, 3)
     for scheme, dark in (("dark", True), ("light", False)):
-        context = chromium.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
-        context.add_cookies([staff_cookie])
-        page = context.new_page()
-        page.goto(f"{live_server.url}/")
-        red, green, blue = map(int, re.findall(r"\d+", page.evaluate(
-            "getComputedStyle(document.body).backgroundColor"))[:3])
-        luminance = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
-        assert (luminance < 0.2) is dark, f"{scheme}: body background luminance {luminance:.2f}"
-        if dark:
-            page.goto(f"{live_server.url}/generations/gen-000/")
-            screenshot(page, "detail-dark")
-        context.close()
+        with open_page(chromium, staff_cookie, color_scheme=scheme, viewport={"width": 1280, "height": 900}) as page:
+            page.goto(f"{live_server.url}/")
+            red, green, blue = map(int, re.findall(r"\d+", page.evaluate(
+                "getComputedStyle(document.body).backgroundColor"))[:3])
+            luminance = (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+            assert (luminance < 0.2) is dark, f"{scheme}: body background luminance {luminance:.2f}"
+            if dark:
+                page.goto(f"{live_server.url}/generations/gen-000/")
+                screenshot(page, "detail-dark")
 
 
 def test_screenshots_of_list_detail_and_health(chromium, staff_cookie, live_server, storage):
@@ -172,19 +168,16 @@ def test_screenshots_of_list_detail_and_health(chromium, staff_cookie, live_serv
     failed_generation(storage)
     errors: list[str] = []
     for name, size in (("desktop", {"width": 1280, "height": 900}), ("phone", PHONE)):
-        context = chromium.new_context(viewport=size)
-        context.add_cookies([staff_cookie])
-        page = context.new_page()
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        for page_name, path in (("list", "/"), ("detail", "/generations/gen-failed/"), ("health", "/health/")):
-            page.goto(f"{live_server.url}{path}")
-            expect(page.locator("main")).to_be_visible()
-            suffix = "" if name == "desktop" else "-phone"
-            screenshot(page, f"{page_name}{suffix}", docs=page_name in ("list", "detail") and name == "desktop")
-        # Nothing is wider than the screen at phone width.
-        if name == "phone":
-            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-        context.close()
+        with open_page(chromium, staff_cookie, viewport=size) as page:
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            for page_name, path in (("list", "/"), ("detail", "/generations/gen-failed/"), ("health", "/health/")):
+                page.goto(f"{live_server.url}{path}")
+                expect(page.locator("main")).to_be_visible()
+                suffix = "" if name == "desktop" else "-phone"
+                screenshot(page, f"{page_name}{suffix}", docs=page_name in ("list", "detail") and name == "desktop")
+            # Nothing is wider than the screen at phone width.
+            if name == "phone":
+                assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
     # Among others, a CSP violation (an inline script or style) would show up here.
     assert errors == []
 
@@ -211,19 +204,16 @@ def test_delete_confirms_in_a_dialog_then_returns_to_the_list(page: Page, live_s
 
 def test_delete_without_javascript_uses_the_confirmation_page(chromium, staff_cookie, live_server, storage):
     failed_generation(storage)
-    context = chromium.new_context(java_script_enabled=False)
-    context.add_cookies([staff_cookie])
-    page = context.new_page()
-    page.goto(f"{live_server.url}/generations/gen-failed/")
+    with open_page(chromium, staff_cookie, java_script_enabled=False) as page:
+        page.goto(f"{live_server.url}/generations/gen-failed/")
 
-    page.get_by_role("link", name="Delete…").click()
+        page.get_by_role("link", name="Delete…").click()
 
-    expect(page).to_have_url(f"{live_server.url}/generations/gen-failed/delete/")
-    assert storage.exists("gen-failed")
-    page.get_by_role("button", name="Delete generation").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-    assert not storage.exists("gen-failed")
-    context.close()
+        expect(page).to_have_url(f"{live_server.url}/generations/gen-failed/delete/")
+        assert storage.exists("gen-failed")
+        page.get_by_role("button", name="Delete generation").click()
+        expect(page).to_have_url(f"{live_server.url}/")
+        assert not storage.exists("gen-failed")
 
 
 def test_copy_buttons_put_the_id_and_the_raw_json_on_the_clipboard(context, page: Page, live_server, storage):
