@@ -4,7 +4,7 @@
     .venv/bin/python bench/dashboard_bench.py -n 10000 --requests 50
     .venv/bin/python bench/dashboard_bench.py --keep var/dashboard-bench   # reuse the filled data next time
 
-Set-up: the sqlite backend filled with ``gennie_admin.demo`` generations (``save_many`` with
+Set-up: the sqlite backend filled with ``storage_backends.demo`` generations (``save_many`` with
 ``preserve_timestamps``), Django's own tables in SQLite, static files collected, then gunicorn
 with one worker on 127.0.0.1, DEBUG=0 with a SECRET_KEY and ALLOWED_HOSTS (SECURE_SSL_REDIRECT
 off: there is no TLS on loopback). Every request carries a staff user's session cookie and is
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project root holds the packages
 
 from bench.storage_bench import SEARCH_WORDS  # noqa: E402
-from gennie_admin.demo import demo_id, save_demo  # noqa: E402  (framework-free, no Django)
 from storage_backends import StorageFactory  # noqa: E402
+from storage_backends.demo import demo_id, save_demo  # noqa: E402
 
 SEED = 11
 FILL_CHUNK = 2000

@@ -5,7 +5,7 @@
     .venv/bin/python bench/migrate_bench.py --count 0 --rss-sources file   # only file -> sqlite's RSS
 
 1. Migrates ``--count`` demo generations file -> DynamoDB (moto's ThreadedMotoServer on 127.0.0.1,
-   started here in a process of its own) with ``gennie_admin.migration.migrate``, and writes the
+   started here in a process of its own) with ``storage_backends.migration.migrate``, and writes the
    same items to another table of the same server with raw boto3 ``batch_writer``; the two
    alternate ``--rounds`` times and the best rate of each, and their ratio, are printed.
    Target: migrate >= 0.8 x batch_writer.
@@ -35,9 +35,9 @@ from pathlib import Path
 # Run as a script from anywhere: the project root holds the packages.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gennie_admin.demo import demo_generations, save_demo  # noqa: E402  (framework-free, no Django)
-from gennie_admin.migration import migrate  # noqa: E402
 from storage_backends import StorageFactory  # noqa: E402
+from storage_backends.demo import demo_generations, save_demo  # noqa: E402
+from storage_backends.migration import migrate  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 FILL_CHUNK = 1000
@@ -132,7 +132,7 @@ def _batch_writer_rate(endpoint: str, count: int, table_name: str) -> float:
     """
     import boto3
 
-    from storage_backends.backends.dynamodb_index import index_attributes
+    from storage_backends.backends.dynamodb.index import index_attributes
 
     with StorageFactory.from_url(f"dynamodb://{table_name}?region=us-east-1&endpoint={endpoint}") as storage:
         storage.list_generations()  # creates the table, with the listing index, as for the migration

@@ -29,8 +29,8 @@ from typing import Any
 # Run as a script from anywhere: the project root holds the packages.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gennie_admin.demo import demo_generations  # noqa: E402  (framework-free, no Django)
 from storage_backends import GenerationStateStorage, GenerationStatus, ListQuery, StorageFactory  # noqa: E402
+from storage_backends.demo import demo_generations  # noqa: E402
 from storage_backends.models import parse_timestamp  # noqa: E402
 
 #: Prompt words searched in turn (the demo prompts' languages): a realistic, selective search.

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from storage_backends import GenerationStatus, ListQuery, Stage
 
-from .labels import STAGE_LABELS, STATUS_LABELS
+from .presentation.labels import STAGE_LABELS, STATUS_LABELS
 
 PARAM_SEARCH = "q"
 PARAM_STATUS = "status"

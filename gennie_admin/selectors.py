@@ -24,8 +24,8 @@ from storage_backends import (
 from storage_backends.models import utcnow
 
 from .forms import ListParams
-from .labels import STAGE_LABELS
-from .stage_cards import error_text
+from .presentation.labels import STAGE_LABELS
+from .presentation.stage_cards import error_text
 
 PROMPT_CHARS = 90
 ERROR_CHARS = 300

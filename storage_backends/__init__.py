@@ -6,7 +6,7 @@
 Framework-free: nothing here imports Django.
 """
 
-from .base import GenerationStateStorage
+from .base import GenerationStateStorage, OnSkip
 from .errors import (
     StorageCorruptDocumentError,
     StorageError,
@@ -29,6 +29,7 @@ from .models import (
     OperationStats,
     Page,
     ScriptStage,
+    SkippedDocument,
     Stage,
     StageData,
     StorageMetrics,
@@ -50,7 +51,9 @@ __all__ = [
     "ListQuery",
     "OperationStats",
     "Page",
+    "OnSkip",
     "ScriptStage",
+    "SkippedDocument",
     "Stage",
     "StageData",
     "StorageCorruptDocumentError",

@@ -8,9 +8,10 @@ subclasses this, implements the ``_``-prefixed hooks, and passes the shared cont
 from __future__ import annotations
 
 import abc
+import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -25,12 +26,18 @@ from .models import (
     ListQuery,
     OperationStats,
     Page,
+    SkippedDocument,
     StorageMetrics,
     format_timestamp,
     utcnow,
 )
 
 DEFAULT_CLEANUP_AGE = timedelta(hours=24)
+
+#: Told of each document a read had to leave out (see ``iter_generations``).
+OnSkip = Callable[[SkippedDocument], None]
+
+logger = logging.getLogger(__name__)
 
 
 class GenerationStateStorage(abc.ABC):
@@ -86,18 +93,27 @@ class GenerationStateStorage(abc.ABC):
             return self._exists(validate_id(generation_id))
 
     def list_generations(self, query: ListQuery | None = None) -> Page:
-        """One page of generations matching the query (newest first by default)."""
+        """One page of generations matching the query (newest first by default).
+
+        A document that cannot be read is left out of the page (and logged), so one bad
+        document never breaks a list; ``get`` names it with ``StorageCorruptDocumentError``.
+        """
         with self._track("list"):
             query = query or ListQuery()
             if not isinstance(query, ListQuery):
                 raise StorageValidationError(f"query must be a ListQuery, got {type(query).__name__}")
-            return self._list(query)
+            return self._list(query, log_skip)
 
-    def iter_generations(self, batch_size: int = 500) -> Iterator[GenerationState]:
-        """Every generation, oldest first, read ``batch_size`` at a time (constant memory)."""
+    def iter_generations(self, batch_size: int = 500, on_skip: OnSkip | None = None) -> Iterator[GenerationState]:
+        """Every generation, oldest first, read ``batch_size`` at a time (constant memory).
+
+        A stored document that cannot be read (corrupt, unreadable, misnamed) is left out and
+        handed to ``on_skip`` as a ``SkippedDocument``, so a caller that must not lose one (a
+        migration) counts it; without ``on_skip`` it is logged as a warning.
+        """
         if batch_size < 1:
             raise StorageValidationError("batch_size must be at least 1")
-        yield from self._iter(batch_size)
+        yield from self._iter(batch_size, on_skip or log_skip)
 
     def cleanup(self, older_than: timedelta = DEFAULT_CLEANUP_AGE, *, dry_run: bool = False) -> int:
         """Remove generations created longer than ``older_than`` ago; returns how many (would be) removed."""
@@ -162,7 +178,8 @@ class GenerationStateStorage(abc.ABC):
     def _delete(self, generation_id: str) -> bool: ...
 
     @abc.abstractmethod
-    def _list(self, query: ListQuery) -> Page: ...
+    def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
+        """One page; every document left out because it cannot be read goes to ``on_skip``."""
 
     @abc.abstractmethod
     def _cleanup(self, cutoff: str, *, dry_run: bool) -> int: ...
@@ -180,12 +197,22 @@ class GenerationStateStorage(abc.ABC):
             return False
         return True
 
-    def _iter(self, batch_size: int) -> Iterator[GenerationState]:
+    def prepare_for_listing(self) -> int:
+        """Make every stored generation listable; returns how many items it had to complete.
+
+        For backends that list through an index other producers' writes may lack (DynamoDB's
+        listing index): run before reading or writing everything, as ``migrate`` does. Safe to
+        run at any time and more than once. Other backends list everything already: 0.
+        """
+        return 0
+
+    def _iter(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
         """Every generation in ``paging.sort_key`` order (oldest first): by default, keyset pages of
-        ``list_generations``. A backend whose listing rescans everything per page overrides it."""
+        ``_list``. A backend whose listing rescans everything per page overrides it."""
         query = ListQuery(newest_first=False, limit=min(batch_size, 500))
         while True:
-            page = self.list_generations(query)
+            with self._track("list"):
+                page = self._list(query, on_skip)
             yield from page.items
             if page.next_cursor is None:
                 return
@@ -221,3 +248,8 @@ class GenerationStateStorage(abc.ABC):
 
 def now() -> str:
     return format_timestamp(utcnow())
+
+
+def log_skip(skipped: SkippedDocument) -> None:
+    """Where a skipped document goes when the caller did not ask for it: a warning."""
+    logger.warning("skipping unreadable document %r: %s", skipped.label, skipped.reason)

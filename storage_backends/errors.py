@@ -52,4 +52,5 @@ class StorageCorruptDocumentError(StorageOperationError):
 
     def __init__(self, generation_id: str, reason: str, *, raw: object = None) -> None:
         super().__init__(f"generation {generation_id!r} is corrupt: {reason}", generation_id=generation_id)
+        self.reason = reason
         self.raw = raw

@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
+from .errors import StorageError
+
 #: An in-progress generation not updated for longer than this is reported as stalled.
 DEFAULT_STALLED_AFTER = timedelta(minutes=30)
 
@@ -217,6 +219,29 @@ class ListQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
     stalled_after: timedelta = DEFAULT_STALLED_AFTER
+
+
+class SkippedDocument(BaseModel):
+    """A stored document that ``iter_generations`` could not read, handed to its ``on_skip``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    #: The document's id, when it could be read (a file that is not JSON has none).
+    generation_id: str | None = None
+    #: Where the backend keeps it, when that names it better than the id (a file name).
+    location: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The id, else the location: what a report names the document by."""
+        return self.generation_id or self.location or "(unnamed)"
+
+    @classmethod
+    def of(cls, error: StorageError, *, location: str | None = None) -> SkippedDocument:
+        """The skip of a document whose read raised ``error`` (its id, if it names one)."""
+        reason = getattr(error, "reason", None) or str(error)
+        return cls(reason=reason, generation_id=getattr(error, "generation_id", None), location=location)
 
 
 class Page(BaseModel):

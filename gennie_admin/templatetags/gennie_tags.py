@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from storage_backends import GenerationStatus, Stage
 from storage_backends.models import format_timestamp, parse_timestamp
 
-from ..labels import STAGE_LABELS, STATUS_LABELS
+from ..presentation.labels import STAGE_LABELS, STATUS_LABELS
 
 register = template.Library()
 

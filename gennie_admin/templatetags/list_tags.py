@@ -15,7 +15,7 @@ from django import template
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from ..labels import STAGE_LABELS, STATUS_LABELS
+from ..presentation.labels import STAGE_LABELS, STATUS_LABELS
 from ..selectors import GenerationRow
 from .gennie_tags import EMPTY, time_html
 

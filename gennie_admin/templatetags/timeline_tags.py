@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from storage_backends import GenerationStatus
 
-from ..timeline import StepState, Timeline, TimelineRow
+from ..presentation.timeline import StepState, Timeline, TimelineRow
 from .gennie_tags import duration, time_html
 
 register = template.Library()

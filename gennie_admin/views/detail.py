@@ -25,10 +25,10 @@ from storage_backends.models import utcnow
 
 from ..access import staff_required
 from ..models import DELETE_PERMISSION
+from ..presentation.stage_cards import as_json, build_cards, other_attributes
+from ..presentation.timeline import build_timeline
 from ..selectors import stalled_after
-from ..stage_cards import as_json, build_cards, other_attributes
 from ..storage import get_storage
-from ..timeline import build_timeline
 
 #: Characters kept in a download's file name; anything else becomes "_".
 UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from storage_backends import StorageError
 
 from ..access import staff_required
-from ..health import storage_health
+from ..presentation.health import storage_health
 from ..storage import get_storage
 
 

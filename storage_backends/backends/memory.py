@@ -6,7 +6,7 @@ import copy
 import threading
 from typing import Any
 
-from ..base import GenerationStateStorage
+from ..base import GenerationStateStorage, OnSkip
 from ..documents import apply_update, read_item, stamp_for_save
 from ..errors import StorageNotFoundError
 from ..filtering import select_page
@@ -60,7 +60,8 @@ class MemoryStorage(GenerationStateStorage):
         with self._lock:
             return generation_id in self._items
 
-    def _list(self, query: ListQuery) -> Page:
+    def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
+        # Only validated copies are kept, so there is never a document to skip.
         with self._lock:
             states = [read_item(key, copy.deepcopy(item)) for key, item in self._items.items()]
         return select_page(states, query)

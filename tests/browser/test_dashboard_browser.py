@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from gennie_admin.demo import demo_generations
+from storage_backends.demo import demo_generations
 from tests.browser.conftest import PHONE, open_page, screenshot
 from tests.factories import ago, completed_stages, make_item
 

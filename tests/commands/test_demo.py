@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from gennie_admin.demo import ERRORS, demo_generations
 from storage_backends import STAGES, GenerationState, GenerationStatus, Stage
+from storage_backends.demo import ERRORS, demo_generations
 from storage_backends.models import format_timestamp, parse_timestamp
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from gennie_admin.durations import parse_duration
+from gennie_admin.management.durations import parse_duration
 
 
 @pytest.mark.parametrize(

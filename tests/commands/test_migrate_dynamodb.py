@@ -7,8 +7,8 @@ import itertools
 import boto3
 import pytest
 
-from gennie_admin.demo import demo_generations
-from storage_backends.backends.dynamodb_index import SHARD
+from storage_backends.backends.dynamodb.index import SHARD
+from storage_backends.demo import demo_generations
 from tests.factories import make_item
 
 from .conftest import documents, open_url, run, run_failing

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.core.management.base import CommandError
 
-from gennie_admin import progress as progress_module
-from gennie_admin.demo import save_demo
+from gennie_admin.management import progress as progress_module
 from storage_backends.backends.sqlite import SQLiteStorage
+from storage_backends.demo import save_demo
 from tests.factories import completed_stages, make_item
 
 from .conftest import documents, open_url, run, run_failing
@@ -128,7 +128,7 @@ def test_a_corrupt_source_document_is_named_while_the_rest_migrates(tmp_path, fi
     message, out, err = run_failing("migrate_storage", "--source", file_url, "--target", target_url)
     assert message == "1 document(s) failed to migrate (listed above)"
     assert "Copied 39, skipped 0 (0 unchanged, 0 newer in the target), failed 1" in out
-    assert "  demo-0-000007.json: corrupt in the source: " in err and "invalid JSON" in err
+    assert "  demo-0-000007.json: unreadable in the source: invalid JSON" in err
     assert len(documents(target_url)) == 39
 
 
@@ -139,7 +139,7 @@ def test_a_corrupt_sqlite_row_is_named_too(tmp_path):
         conn.execute("UPDATE generations SET document = '{\"generationId\": 7}' WHERE generation_id = 'demo-0-000003'")
     message, _, err = run_failing("migrate_storage", "--source", source_url, "--target", f"file://{tmp_path}/t")
     assert message == "1 document(s) failed to migrate (listed above)"
-    assert "  demo-0-000003: corrupt in the source: generation 'demo-0-000003' is corrupt" in err
+    assert "  demo-0-000003: unreadable in the source: " in err and "generationId" in err
     assert len(documents(f"file://{tmp_path}/t")) == 29
 
 

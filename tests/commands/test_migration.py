@@ -1,20 +1,20 @@
-"""``gennie_admin.migration`` on its own, with backends that bend the listing order."""
+"""``storage_backends.migration`` on its own, with backends that bend the listing order."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gennie_admin.migration import migrate, verify
-from storage_backends import GenerationState
+from storage_backends import GenerationState, OnSkip
 from storage_backends.backends.memory import MemoryStorage
+from storage_backends.migration import migrate, verify
 from tests.factories import make_item
 
 
 class NewestFirstStorage(MemoryStorage):
     """Streams newest first, against ``iter_generations``' promise of oldest first."""
 
-    def iter_generations(self, batch_size: int = 500) -> Iterator[GenerationState]:
-        yield from reversed(list(super().iter_generations(batch_size)))
+    def iter_generations(self, batch_size: int = 500, on_skip: OnSkip | None = None) -> Iterator[GenerationState]:
+        yield from reversed(list(super().iter_generations(batch_size, on_skip)))
 
 
 def item(generation_id: str, day: int, *, updated_day: int | None = None, prompt: str = "p") -> dict:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gennie_admin.prefetch import prefetched
+from storage_backends.prefetch import prefetched
 
 
 def test_yields_every_item_in_order():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gennie_admin.stage_cards import Clip, build_cards, other_attributes
+from gennie_admin.presentation.stage_cards import Clip, build_cards, other_attributes
 from storage_backends import GenerationState, Stage
 from tests.factories import completed_stages, make_item
 

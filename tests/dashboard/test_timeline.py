@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gennie_admin.timeline import MIN_BAR_PERCENT, StepState, TimeSource, build_timeline
+from gennie_admin.presentation.timeline import MIN_BAR_PERCENT, StepState, TimeSource, build_timeline
 from storage_backends import GenerationState, Stage
 from tests.factories import BASE_TIME, completed_stages, iso, make_item
 

@@ -1,7 +1,7 @@
 """A table laid out exactly as the seed describes, written by another producer, over real HTTP.
 
 Only the hash key, items put with raw boto3 in camelCase, no attribute of this backend: they
-read, update and clean up as they are, and become listable after ``backfill_index_attributes``.
+read, update and clean up as they are, and become listable after ``prepare_for_listing``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import boto3
 import pytest
 
 from storage_backends import ListQuery, StorageCorruptDocumentError, StorageFactory
-from storage_backends.backends.dynamodb import backfill_index_attributes
 
 from ..factories import ago
 
@@ -67,7 +66,7 @@ def test_seed_items_are_cleaned_up_before_and_after_the_backfill(storage):
     assert storage.cleanup(dry_run=True) == 1
     assert storage.cleanup() == 1
     assert not storage.exists("seed-old")
-    backfill_index_attributes(storage)
+    storage.prepare_for_listing()
     assert storage.cleanup(older_than=timedelta(hours=2)) == 1
     assert storage.exists("seed-new") and not storage.exists("seed-mid")
 
@@ -75,8 +74,8 @@ def test_seed_items_are_cleaned_up_before_and_after_the_backfill(storage):
 def test_seed_items_become_listable_after_the_backfill(storage, seed_table, moto_server):
     storage.save({"generationId": "ours", "initialParams": {"prompt": "Ours"}})
     assert ids(storage.list_generations()) == ["ours"]  # the index gained by UpdateTable holds only ours
-    assert backfill_index_attributes(storage) == 3
-    assert backfill_index_attributes(storage) == 0  # idempotent
+    assert storage.prepare_for_listing() == 3
+    assert storage.prepare_for_listing() == 0  # idempotent
     assert ids(storage.list_generations()) == ["ours", "seed-new", "seed-mid", "seed-old"]
     assert ids(storage.list_generations(ListQuery(search="OF SEED-N", language="en"))) == ["seed-new"]
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
@@ -92,8 +91,8 @@ def test_items_other_producers_wrote_with_a_prompt_or_language_not_text_are_back
         "generationId": {"S": "odd"}, "createdAt": {"S": ago(hours=2)},
         "initialParams": {"M": {"prompt": {"N": "5"}, "language": {"L": [{"S": "en"}]}}},
     })
-    assert backfill_index_attributes(storage) == 4
-    assert backfill_index_attributes(storage) == 0
+    assert storage.prepare_for_listing() == 4
+    assert storage.prepare_for_listing() == 0
 
 
 def test_a_corrupt_item_is_named_on_get_and_skipped_by_list_and_counts(storage, seed_table, moto_server, caplog):
@@ -101,7 +100,7 @@ def test_a_corrupt_item_is_named_on_get_and_skipped_by_list_and_counts(storage, 
     client.put_item(TableName=seed_table, Item={
         "generationId": {"S": "bad"}, "createdAt": {"S": ago(minutes=30)}, "script": {"S": "not a map"},
     })
-    backfill_index_attributes(storage)
+    storage.prepare_for_listing()
     with pytest.raises(StorageCorruptDocumentError, match="bad"):
         storage.get("bad")
     with caplog.at_level(logging.WARNING):

@@ -23,10 +23,11 @@ from storage_backends import (
     StorageOperationError,
     StorageValidationError,
 )
-from storage_backends.backends import file as file_module
-from storage_backends.backends import file_index
 from storage_backends.backends.file import FileStorage
-from storage_backends.backends.file_names import file_name_for
+from storage_backends.backends.file import backend as file_module
+from storage_backends.backends.file import index as file_index
+from storage_backends.backends.file.names import file_name_for
+from storage_backends.base import log_skip
 
 from ..factories import ago, completed_stages, make_item
 
@@ -352,7 +353,7 @@ def test_iteration_is_in_sort_key_order_the_same_as_paging(directory, storage):
     (directory / "offset.json").write_text(json.dumps(make_item("offset", created_at="2020-01-01T05:00:00+05:00")))
     streamed = [state.generation_id for state in storage.iter_generations(batch_size=2)]
     assert streamed == ["no-time", "offset", "oldest", "a-same-time", "b-same-time", "newest"]
-    assert streamed == [state.generation_id for state in super(FileStorage, storage)._iter(2)]
+    assert streamed == [state.generation_id for state in super(FileStorage, storage)._iter(2, log_skip)]
 
 
 def test_iteration_streams_without_the_listing_index(storage, monkeypatch):
@@ -376,8 +377,8 @@ def test_iteration_skips_a_document_deleted_after_the_first_pass(directory, stor
     storage.save_many([make_item(f"g{n}", created_at=ago(minutes=n)) for n in range(3)], preserve_timestamps=True)
     sort_keys = storage._sort_keys
 
-    def then_delete():
-        keys = sort_keys()
+    def then_delete(on_skip):
+        keys = sort_keys(on_skip)
         (directory / "g1.json").unlink()  # another process deletes it between the passes
         return keys
 
@@ -386,16 +387,42 @@ def test_iteration_skips_a_document_deleted_after_the_first_pass(directory, stor
 
 
 @pytest.mark.parametrize("content", CORRUPT_CONTENTS)
-def test_iteration_skips_a_corrupt_file_with_a_warning_that_names_it_every_time(directory, storage, caplog, content):
+def test_iteration_reports_a_corrupt_file_by_name_every_time(directory, storage, caplog, content):
     storage.save(make_item("good"))
     (directory / "bad.json").write_bytes(content)
     for _ in range(2):  # a migration run again must be told again
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="storage_backends"):
-            assert [state.generation_id for state in storage.iter_generations()] == ["good"]
-        [error] = [arg for record in caplog.records for arg in record.args
-                   if isinstance(arg, StorageCorruptDocumentError)]
-        assert error.generation_id in ("bad", "bad.json")
+        skipped = []
+        assert [state.generation_id for state in storage.iter_generations(on_skip=skipped.append)] == ["good"]
+        [report] = skipped
+        assert report.label in ("bad", "bad.json") and report.location == "bad.json" and report.reason
+    # Without on_skip, a warning names it.
+    with caplog.at_level(logging.WARNING, logger="storage_backends"):
+        assert [state.generation_id for state in storage.iter_generations()] == ["good"]
+    assert "bad" in caplog.text
+
+
+@pytest.mark.parametrize("make_entry", [
+    lambda path: path.mkdir(),                                  # a directory named like a document
+    lambda path: (path.write_text("{}"), path.chmod(0)),        # unreadable (for anyone but root)
+], ids=["directory", "no-permission"])
+def test_iteration_reports_an_entry_that_cannot_be_opened(directory, storage, make_entry, monkeypatch):
+    storage.save(make_item("good"))
+    make_entry(directory / "x.json")
+    if os.access(directory / "x.json", os.R_OK) and (directory / "x.json").is_file():
+        # root reads despite the mode bits: stand in the permission error a pipeline user would get
+        real_open = open
+
+        def denied(path, *args, **kwargs):
+            if os.fspath(path).endswith("x.json"):
+                raise PermissionError(errno.EACCES, "Permission denied")
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr("builtins.open", denied)
+    skipped = []
+    assert [state.generation_id for state in storage.iter_generations(on_skip=skipped.append)] == ["good"]
+    [report] = skipped
+    assert (report.location, report.generation_id) == ("x.json", None)
+    assert report.reason.startswith("unreadable:")
 
 
 def test_iteration_skips_a_file_that_can_be_neither_opened_nor_stat_ed(directory, storage, monkeypatch, caplog):
@@ -411,7 +438,7 @@ def test_iteration_skips_a_file_that_can_be_neither_opened_nor_stat_ed(directory
     monkeypatch.setattr(storage, "_document_entries", lambda: iter([*real_entries(), UnreachableEntry()]))
     with caplog.at_level(logging.WARNING, logger="storage_backends"):
         assert [state.generation_id for state in storage.iter_generations()] == ["good"]
-    assert "unreadable" in caplog.text
+    assert "unreadable" in caplog.text and "lost.json" in caplog.text
 
 
 def test_count_and_metrics_open_no_document(directory, storage, monkeypatch):

@@ -22,11 +22,11 @@ from storage_backends import (
     StorageOperationError,
     StorageValidationError,
 )
-from storage_backends.backends import sqlite_pool
 from storage_backends.backends.memory import MemoryStorage
 from storage_backends.backends.sqlite import SQLiteStorage
-from storage_backends.backends.sqlite_query import BROAD_SEARCH, MATCHES_SQL, Search, plan_search, select_page
-from storage_backends.backends.sqlite_schema import SCHEMA_VERSION
+from storage_backends.backends.sqlite import pool as sqlite_pool
+from storage_backends.backends.sqlite.query import BROAD_SEARCH, MATCHES_SQL, Search, plan_search, select_page
+from storage_backends.backends.sqlite.schema import SCHEMA_VERSION
 
 from ..factories import ago, completed_stages, make_item
 from .processes import run_together

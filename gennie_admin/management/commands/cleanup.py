@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from storage_backends.models import format_timestamp, utcnow
 
-from ...durations import ACCEPTED_FORMS, parse_duration
+from ..durations import ACCEPTED_FORMS, parse_duration
 from ..storages import failures_as_command_errors, open_storage, storage_label
 
 

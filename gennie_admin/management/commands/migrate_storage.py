@@ -1,21 +1,20 @@
-"""``manage.py migrate_storage``: copy every generation from one backend to another (see ``gennie_admin.migration``)."""
+"""``manage.py migrate_storage``: copy every generation between backends (engine: ``storage_backends.migration``)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from storage_backends import GenerationStateStorage
-
-from ...migration import (
+from storage_backends.migration import (
     DEFAULT_BATCH_SIZE,
     MigrationReport,
     Problems,
     VerifyReport,
-    make_listable,
     migrate,
     verify,
 )
-from ...progress import ProgressReporter
+
+from ..progress import ProgressReporter
 from ..storages import failures_as_command_errors, open_storage, storage_label
 
 #: Exit status of a run stopped with Ctrl-C, as shells report it.
@@ -69,7 +68,7 @@ class Command(BaseCommand):
         if not dry_run:
             for storage, label in zip((source, target), labels, strict=True):
                 with failures_as_command_errors(f"indexing {label} failed"):
-                    indexed = make_listable(storage)
+                    indexed = storage.prepare_for_listing()
                 if indexed:
                     self._say(f"Indexed {indexed:,} items of {label} written without the listing index")
         progress = self._progress("copied")

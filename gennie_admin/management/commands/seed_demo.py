@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: fill a storage with realistic demo generations (see ``gennie_admin.demo``)."""
+"""``manage.py seed_demo``: fill a storage with realistic demo generations (see ``storage_backends.demo``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from storage_backends import ListQuery
+from storage_backends.demo import save_demo
 
-from ...demo import save_demo
 from ..storages import failures_as_command_errors, open_storage, storage_label
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..models import STAGES, GenerationStatus, ListQuery, Stage, format_timestamp
-from .dynamodb_expressions import Expression
-from .dynamodb_index import LANGUAGE, LAST_CHANGE, SEARCH_ID, SEARCH_PROMPT
+from ...models import STAGES, GenerationStatus, ListQuery, Stage, format_timestamp
+from .expressions import Expression
+from .index import LANGUAGE, LAST_CHANGE, SEARCH_ID, SEARCH_PROMPT
 
 _FINISHED = (Stage.FINAL_VIDEO, Stage.YOUTUBE)
 

@@ -2,7 +2,7 @@
 
 Numbers travel as decimal strings: a float is written as ``Decimal(str(x))`` (its shortest
 repr, so ``0.1`` stays ``0.1``) and read back as a float when it has a fraction or exponent,
-else as an int (``dynamodb_floats`` keeps ``2.0`` a float). DynamoDB refuses NaN, Infinity,
+else as an int (``floats`` keeps ``2.0`` a float). DynamoDB refuses NaN, Infinity,
 more than 38 significant digits and items over 400 KB; those are refused here first, with the
 value or the size in the message.
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..errors import StorageValidationError
+from ...errors import StorageValidationError
 
 MAX_ITEM_BYTES = 400 * 1024
 MAX_DIGITS = 38

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from ..errors import StorageOperationError
-from .dynamodb_client import DynamoDBCalls
+from ...errors import StorageOperationError
+from .client import DynamoDBCalls
 
 MAX_WRITES = 25
 MAX_GETS = 100

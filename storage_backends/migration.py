@@ -1,6 +1,17 @@
 """Copy every generation from one storage to another, losslessly and idempotently; verify the copy.
 
-Framework-free, so it can be driven by ``manage.py migrate_storage`` or a script.
+The engine behind ``manage.py migrate_storage``, usable by a pipeline worker or a script alone:
+
+    from storage_backends import StorageFactory
+    from storage_backends.migration import migrate, verify
+
+    with StorageFactory.from_url("file:///srv/generations") as source, \
+         StorageFactory.from_url("sqlite:///var/generations.sqlite3") as target:
+        report = migrate(source, target)   # report.copied, report.skipped, report.failed
+        assert not report.failed.count and not verify(source, target).differences.count
+
+Nothing is left behind silently: a source document that cannot be read (``on_skip`` of
+``iter_generations``) or that the target refuses is listed in ``report.failed``.
 
 Both storages list in the same order, (createdAt, generationId) ascending, so the target is
 read alongside the source, one window at a time: each source batch is matched by id with the
@@ -14,23 +25,16 @@ from __future__ import annotations
 
 import collections
 import itertools
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import closing
 from dataclasses import dataclass, field
 
-from storage_backends import (
-    GenerationState,
-    GenerationStateStorage,
-    StorageCorruptDocumentError,
-    StorageError,
-    StorageNotFoundError,
-    StorageValidationError,
-)
-from storage_backends.paging import SortKey, created_sort_value, sort_key
-
+from .base import GenerationStateStorage, OnSkip, log_skip
+from .errors import StorageCorruptDocumentError, StorageError, StorageNotFoundError, StorageValidationError
+from .models import GenerationState, SkippedDocument
+from .paging import SortKey, created_sort_value, sort_key
 from .prefetch import prefetched
 
 DEFAULT_BATCH_SIZE = 500
@@ -50,13 +54,14 @@ class Problems:
     # Added to from the reading thread (corrupt documents) and the writing one (refused ones).
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, generation_id: str, reason: str) -> None:
+    def add(self, label: str, reason: str) -> None:
+        """Count a document, named by its id (or its location, when it has no readable id)."""
         with self._lock:
-            if generation_id in self.listed:
+            if label in self.listed:
                 return
             self.count += 1
             if len(self.listed) < MAX_LISTED:
-                self.listed[generation_id] = reason
+                self.listed[label] = reason
 
 
 @dataclass
@@ -91,15 +96,16 @@ def migrate(
 ) -> MigrationReport:
     """Copy what the target lacks or holds an older version of (by ``updatedAt``), times included.
 
-    A target document newer than the source's is kept unless ``overwrite``. Corrupt source
-    documents and documents the target refuses are listed in ``report.failed``; the others
-    are copied all the same. A source or target that fails altogether raises ``StorageError``.
+    A target document newer than the source's is kept unless ``overwrite``. Source documents
+    that cannot be read and documents the target refuses are listed in ``report.failed``; the
+    others are copied all the same. A source or target that fails altogether raises ``StorageError``.
+    Call ``prepare_for_listing()`` on both first (the command does, except in a dry run), or
+    documents another producer wrote that a backend cannot list yet are neither copied nor seen.
     """
     report = MigrationReport()
     started = time.monotonic()
-    with corrupt_documents_logged(report.failed):
-        total = _expected_count(source) if progress else None
-    pairs = _Pairing(source, target, batch_size, corrupt=report.failed)
+    total = _expected_count(source) if progress else None
+    pairs = _Pairing(source, target, batch_size, on_skip=_failed_in_source(report.failed))
     done = 0
     # Reading and matching run ahead in a thread while this one waits on the target's writes.
     with closing(prefetched(_to_copy(batch, report, overwrite=overwrite) for batch in pairs)) as batches:
@@ -119,11 +125,12 @@ def verify(
     source: GenerationStateStorage, target: GenerationStateStorage, *,
     batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress | None = None,
 ) -> VerifyReport:
-    """Compare every source document with the target's, attribute by attribute."""
+    """Compare every source document with the target's, attribute by attribute; a source document
+    that cannot be read is a difference too (it cannot have been copied)."""
     report = VerifyReport()
     started = time.monotonic()
     total = _expected_count(source) if progress else None
-    pairs = _Pairing(source, target, batch_size)
+    pairs = _Pairing(source, target, batch_size, on_skip=_failed_in_source(report.differences))
     for batch in pairs:
         for state, existing in batch:
             report.checked += 1
@@ -135,20 +142,6 @@ def verify(
     report.only_in_target = pairs.only_in_target
     report.seconds = time.monotonic() - started
     return report
-
-
-def make_listable(storage: GenerationStateStorage) -> int:
-    """Backfill DynamoDB's index attributes on items other producers wrote; returns how many.
-
-    DynamoDB lists through an index those items are missing from: unindexed, a source document
-    would not be copied and a target document would not be seen (and so not protected).
-    Other backends list everything already.
-    """
-    if storage.backend_name != "dynamodb":
-        return 0
-    from storage_backends.backends.dynamodb import DynamoDBStorage, backfill_index_attributes
-
-    return backfill_index_attributes(storage) if isinstance(storage, DynamoDBStorage) else 0
 
 
 def describe_difference(state: GenerationState, existing: GenerationState | StorageError | None) -> str | None:
@@ -164,38 +157,13 @@ def describe_difference(state: GenerationState, existing: GenerationState | Stor
     return f"differs in {', '.join(keys)}"
 
 
-@contextmanager
-def corrupt_documents_logged(problems: Problems) -> Iterator[None]:
-    """Collect the corrupt documents a backend skips while listing, during the block.
+def _failed_in_source(problems: Problems) -> OnSkip:
+    """The ``on_skip`` of a source read: each document it could not read becomes a problem."""
 
-    Listing leaves corrupt documents out (so a dashboard keeps working) and logs each one with
-    its ``StorageCorruptDocumentError``; that log record is the only place they are named. Wrap
-    only reads of the storage whose documents are wanted: the handler cannot tell storages apart.
-    """
-    handler = _CorruptDocumentHandler(problems)
-    logger = logging.getLogger("storage_backends")
-    level = logger.level
-    logger.addHandler(handler)
-    # The warnings must reach the handler even if the application logs only errors.
-    if not logger.isEnabledFor(logging.WARNING):
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    def skipped(document: SkippedDocument) -> None:
+        problems.add(document.label, f"unreadable in the source: {document.reason}")
 
-
-class _CorruptDocumentHandler(logging.Handler):
-    def __init__(self, problems: Problems) -> None:
-        super().__init__(logging.WARNING)
-        self.problems = problems
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) else ()
-        for arg in args:
-            if isinstance(arg, StorageCorruptDocumentError):
-                self.problems.add(arg.generation_id or "?", f"corrupt in the source: {arg}")
+    return skipped
 
 
 class _Pairing:
@@ -203,19 +171,19 @@ class _Pairing:
 
     Both sides are expected in (createdAt, generationId) order, as ``iter_generations``
     promises. Should either break it, pairing goes on by reading each document from the target
-    by id: slower, still right, and ``only_in_target`` is then unknown (None). With ``corrupt``,
-    the corrupt source documents the listing skips are added to it.
+    by id: slower, still right, and ``only_in_target`` is then unknown (None). Source documents
+    that cannot be read go to ``on_skip``; unreadable target documents are replaced.
     """
 
     def __init__(self, source: GenerationStateStorage, target: GenerationStateStorage, batch_size: int, *,
-                 corrupt: Problems | None = None) -> None:
+                 on_skip: OnSkip) -> None:
         if batch_size < 1:
             raise StorageValidationError("batch_size must be at least 1")
-        self._source = source.iter_generations(batch_size)
+        self._source = source.iter_generations(batch_size, on_skip)
         self._target_storage = target
-        self._target = target.iter_generations(batch_size)
+        # An unreadable target document is not lost (logged; the source's copy replaces it).
+        self._target = target.iter_generations(batch_size, log_skip)
         self._batch_size = batch_size
-        self._corrupt = corrupt
         self._ahead: GenerationState | None = None
         self._probe: collections.deque[GenerationState] | None = None
         self._last_source: SortKey | None = None
@@ -241,8 +209,7 @@ class _Pairing:
         self.only_in_target = self.only_in_target + rest if self.ordered else None
 
     def _source_batch(self) -> list[GenerationState]:
-        with corrupt_documents_logged(self._corrupt) if self._corrupt is not None else nullcontext():
-            return list(itertools.islice(self._source, self._batch_size))
+        return list(itertools.islice(self._source, self._batch_size))
 
     def _target_up_to(self, last: SortKey | None) -> Iterator[GenerationState]:
         """Target documents up to ``last`` (None: all the rest), in order; stops if the order breaks."""

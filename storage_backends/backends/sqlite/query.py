@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..models import GenerationStatus, ListQuery, format_timestamp
-from ..paging import SortKey
-from .sqlite_schema import FTS_TABLE, TABLE, fold, index_text
+from ...models import GenerationStatus, ListQuery, format_timestamp
+from ...paging import SortKey
+from .schema import FTS_TABLE, TABLE, fold, index_text
 
 #: Trigrams need three characters; a shorter search scans rows in page order instead.
 MIN_INDEXED_SEARCH = 3

@@ -9,19 +9,17 @@ over 10,000 documents costs a directory scan and a filter in memory, not 10,000 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..documents import ID_FIELD, present_stages, read_item
-from ..errors import StorageCorruptDocumentError
-from ..models import GenerationState
-from .file_names import file_name_for, is_document_name
-
-logger = logging.getLogger(__name__)
+from ...base import OnSkip
+from ...documents import ID_FIELD, present_stages, read_item
+from ...errors import StorageCorruptDocumentError
+from ...models import GenerationState, SkippedDocument
+from .names import file_name_for, is_document_name
 
 #: What listing needs of each stage map: enough for status, current stage, language and search.
 _SUMMARY_KEYS = frozenset({"status", "error", "prompt", "language"})
@@ -40,8 +38,9 @@ class DirectoryIndex:
         self._entries: dict[str, IndexEntry] = {}
         self._lock = threading.Lock()
 
-    def scan(self) -> dict[str, IndexEntry]:
-        """Every document's entry, reading again only the files changed since the last scan.
+    def scan(self, on_skip: OnSkip) -> dict[str, IndexEntry]:
+        """Every document's entry, reading again only the files changed since the last scan; a file
+        that cannot be read is indexed without a summary and told to ``on_skip`` once.
 
         Files are read without holding the lock, so this process's writers never wait on a long
         scan; an entry a writer stores meanwhile may be dropped, and is then read again.
@@ -54,7 +53,7 @@ class DirectoryIndex:
             for entry in entries:
                 if not is_document_name(entry.name):
                     continue
-                if (indexed := self._entry(entry, known.get(entry.name))) is not None:
+                if (indexed := self._entry(entry, known.get(entry.name), on_skip)) is not None:
                     fresh[entry.name] = indexed
         with self._lock:
             self._entries = fresh
@@ -65,16 +64,16 @@ class DirectoryIndex:
         with self._lock:
             self._entries[name] = (key, summary_of(item))
 
-    def _entry(self, entry: os.DirEntry[str], cached: IndexEntry | None) -> IndexEntry | None:
+    def _entry(self, entry: os.DirEntry[str], cached: IndexEntry | None, on_skip: OnSkip) -> IndexEntry | None:
         """The cached entry while the file is unchanged, else one read afresh; None if the file
-        vanished. A corrupt or unreadable file is indexed without a summary (and logged once)."""
+        vanished. A corrupt or unreadable file is indexed without a summary."""
         try:
             listed = key_of(entry.stat())
         except FileNotFoundError:
             return None  # deleted since the directory was read
         if cached is not None and cached[0] == listed:
             return cached
-        return read_entry(entry, _summary_of_file)
+        return read_entry(entry, _summary_of_file, on_skip)
 
     def corrupt_names(self) -> set[str]:
         """The files the last scan found corrupt or unreadable (none before the first scan)."""
@@ -82,11 +81,12 @@ class DirectoryIndex:
             return {name for name, (_, row) in self._entries.items() if row is None}
 
 
-def read_entry(entry: os.DirEntry[str], check: Callable[[str, bytes], T]) -> tuple[StatKey, T | None] | None:
+def read_entry(
+    entry: os.DirEntry[str], check: Callable[[str, bytes], T], on_skip: OnSkip
+) -> tuple[StatKey, T | None] | None:
     """Read the file of a directory entry and ``check(name, data)`` it: the key of what was read and
-    what the check made of it, None in its place if the file is corrupt or unreadable (logged with
-    the ``StorageCorruptDocumentError``, which names it); None altogether if the file vanished (or
-    cannot even be stat'ed)."""
+    what the check made of it, None in its place if the file is corrupt or unreadable (told to
+    ``on_skip`` by its file name); None altogether if the file vanished."""
     try:
         with open(entry.path, "rb") as file:
             key = key_of(os.fstat(file.fileno()))  # the key of exactly what is read
@@ -94,15 +94,15 @@ def read_entry(entry: os.DirEntry[str], check: Callable[[str, bytes], T]) -> tup
     except FileNotFoundError:
         return None  # deleted since the directory was read
     except OSError as exc:
-        logger.warning("skipping unreadable file %s: %s", entry.path, exc)
+        on_skip(SkippedDocument(reason=f"unreadable: {exc.strerror or exc}", location=entry.name))
         try:
             return key_of(entry.stat()), None
         except OSError:
-            return None  # not even its size and time can be read: left out like a vanished file
+            return None  # not even its size and time can be read: reported, and left out of the index
     try:
         return key, check(entry.name, data)
     except StorageCorruptDocumentError as exc:
-        logger.warning("skipping corrupt file %s: %s", entry.path, exc)
+        on_skip(SkippedDocument(reason=exc.reason, location=entry.name))
         return key, None
 
 

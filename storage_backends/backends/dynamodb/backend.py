@@ -4,13 +4,12 @@ Items are the seed's documents (camelCase, maps, ISO times) plus a few ``_gennie
 attributes that are never read back into a document. The table (and its listing index) is
 checked or created on first use, not in ``__init__``, so a storage can be built, and asked
 ``is_healthy()``, while DynamoDB is down. Other pieces live beside this module: conversion
-and limits (``dynamodb_items``), aliasing (``dynamodb_expressions``), the index
-(``dynamodb_index``, ``dynamodb_listing``, ``dynamodb_filters``), batches, counts, the table.
+and limits (``items``), aliasing (``expressions``), the index
+(``index``, ``listing``, ``filters``), batches, counts, the table.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
@@ -19,22 +18,22 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..base import GenerationStateStorage
-from ..documents import CREATED, ID_FIELD, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
-from ..errors import (
+from ...base import GenerationStateStorage, OnSkip, log_skip
+from ...documents import CREATED, ID_FIELD, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
+from ...errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
     StorageNotFoundError,
     StorageOperationError,
     StorageValidationError,
 )
-from ..models import GenerationState, GenerationStatus, ListQuery, Page
-from .dynamodb_batch import get_all, write_all
-from .dynamodb_client import DynamoDBCalls, make_client
-from .dynamodb_counts import TimedCache, count_by_status, count_items, scan_pages
-from .dynamodb_expressions import Expression, projection
-from .dynamodb_floats import float_hints, hint_name, restore_floats, whole_float_paths
-from .dynamodb_index import (
+from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument
+from .batch import get_all, write_all
+from .client import DynamoDBCalls, make_client
+from .counts import TimedCache, count_by_status, count_items, scan_pages
+from .expressions import Expression, projection
+from .floats import float_hints, hint_name, restore_floats, whole_float_paths
+from .index import (
     CREATED_KEY,
     INDEX_NAME,
     LAST_CHANGE,
@@ -44,12 +43,10 @@ from .dynamodb_index import (
     refuse_index_names,
     strip_index,
 )
-from .dynamodb_items import check_item_size, from_item_values, to_item_values
-from .dynamodb_listing import list_page
-from .dynamodb_options import ClientSettings, as_count, as_flag, as_number, as_text
-from .dynamodb_table import ensure_table
-
-logger = logging.getLogger(__name__)
+from .items import check_item_size, from_item_values, to_item_values
+from .listing import list_page
+from .options import ClientSettings, as_count, as_flag, as_number, as_text
+from .table import ensure_table
 
 DEFAULT_TABLE = "video-gennie-generations"
 DEFAULT_REGION = "us-east-1"
@@ -223,9 +220,10 @@ class DynamoDBStorage(GenerationStateStorage):
     def _exists(self, generation_id: str) -> bool:
         return self._get_raw(generation_id, ID_FIELD) is not None
 
-    def _list(self, query: ListQuery) -> Page:
+    def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
         self._ensure_ready()
-        page, read = list_page(self._calls, self._table, query, budget=self._read_budget, read=self._readable)
+        page, read = list_page(self._calls, self._table, query, budget=self._read_budget,
+                               read=partial(self._readable, on_skip=on_skip))
         with self._list_lock:
             self._list_read = (read, self._list_read[1] + read)
         return page
@@ -238,7 +236,7 @@ class DynamoDBStorage(GenerationStateStorage):
         self._ensure_ready()
         return self._counts.get(
             f"by status, stalled after {stalled_after}",
-            lambda: count_by_status(self._calls, self._table, stalled_after, self._readable),
+            lambda: count_by_status(self._calls, self._table, stalled_after, partial(self._readable, on_skip=log_skip)),
         )
 
     # -- cleanup, health, metrics -----------------------------------------------------------
@@ -338,17 +336,19 @@ class DynamoDBStorage(GenerationStateStorage):
         item = strip_index(restore_floats(from_item_values(raw)))
         return read_item(str(item.get(ID_FIELD)), item)
 
-    def _readable(self, raw: dict[str, Any]) -> GenerationState | None:
-        """An item as a state for a list or a count; a corrupt one (another producer's) is logged and
-        left out, as the other backends do, so one bad item does not stop every page."""
+    def _readable(self, raw: dict[str, Any], *, on_skip: OnSkip) -> GenerationState | None:
+        """An item as a state for a list or a count; a corrupt one (another producer's) is told to
+        ``on_skip`` and left out, as the other backends do, so one bad item does not stop every page."""
         try:
             return self._read(raw)
         except StorageCorruptDocumentError as exc:
-            logger.warning("skipping a corrupt DynamoDB item: %s", exc)
+            on_skip(SkippedDocument.of(exc))
             return None
 
-    def _backfill_index(self) -> int:
-        """Give items written by other producers the index attributes; returns how many."""
+    def prepare_for_listing(self) -> int:
+        """Give items written by other producers (without this backend's index attributes) those
+        attributes, so they are listed, iterated and cleaned up; returns how many. One Scan for
+        items without them: safe at any time and more than once."""
         self._ensure_ready()
         expr = Expression()
         missing = f"attribute_not_exists({expr.name(SHARD)})"
@@ -376,14 +376,6 @@ class DynamoDBStorage(GenerationStateStorage):
                 return False
             raise
         return True
-
-
-def backfill_index_attributes(storage: DynamoDBStorage) -> int:
-    """Make items written without the index attributes (by other producers) listable; returns how many.
-
-    Safe to run at any time and more than once; ``migrate_storage`` runs it on a DynamoDB target.
-    """
-    return storage._backfill_index()
 
 
 def _key(generation_id: str) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..documents import ID_FIELD
-from ..models import GenerationState, ListQuery, Page, format_timestamp, utcnow
-from ..paging import PagePosition, build_page, make_cursor, position_of, sort_key
-from .dynamodb_client import DynamoDBCalls
-from .dynamodb_expressions import Expression
-from .dynamodb_filters import filter_expression
-from .dynamodb_index import CREATED_KEY, INDEX_NAME, SHARD, SHARD_VALUE, created_of, sort_value
+from ...documents import ID_FIELD
+from ...models import GenerationState, ListQuery, Page, format_timestamp, utcnow
+from ...paging import PagePosition, build_page, make_cursor, position_of, sort_key
+from .client import DynamoDBCalls
+from .expressions import Expression
+from .filters import filter_expression
+from .index import CREATED_KEY, INDEX_NAME, SHARD, SHARD_VALUE, created_of, sort_value
 
 #: Items one Query request asks for at most when a filter drops some (1 MB caps it anyway).
 _MAX_REQUEST_ITEMS = 1000

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..documents import ID_FIELD
-from ..errors import StorageInitializationError, StorageOperationError
-from .dynamodb_client import DynamoDBCalls
-from .dynamodb_index import CREATED_KEY, INDEX_NAME, SHARD
+from ...documents import ID_FIELD
+from ...errors import StorageInitializationError, StorageOperationError
+from .client import DynamoDBCalls
+from .index import CREATED_KEY, INDEX_NAME, SHARD
 
 _POLL_SECONDS = 1.0
 _INDEX = {

@@ -17,9 +17,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import StorageOperationError
-from ..models import OperationStats
-from .dynamodb_options import ClientSettings
+from ...errors import StorageOperationError
+from ...models import OperationStats
+from .options import ClientSettings
 
 #: Error codes that mean "too many requests" (counted apart; botocore retries them first).
 THROTTLE_CODES = frozenset({

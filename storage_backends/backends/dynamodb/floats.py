@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .dynamodb_index import PREFIX
+from .index import PREFIX
 
 HINT_PREFIX = f"{PREFIX}Floats:"
 Path = list[str | int]

@@ -3,9 +3,9 @@
 Writes go to a temp file in the same directory, are fsynced and renamed over the document,
 so a reader sees the old or the new document, never part of one. Read-modify-writes hold an
 ``flock`` on one of a few lock files (picked by the document's name), which excludes other
-threads and other processes alike. File names come from ``file_names.file_name_for``.
+threads and other processes alike. File names come from ``names.file_name_for``.
 
-Listing filters the summaries of ``file_index.DirectoryIndex``, refreshed by one directory
+Listing filters the summaries of ``index.DirectoryIndex``, refreshed by one directory
 scan per call, and reads whole documents for the page's items only. ``iter_generations`` does
 without the index: one pass keeps each document's sort key only, then documents are read in that
 order, so streaming 100,000 documents holds 100,000 short keys, not 100,000 summaries. The
@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
-import logging
 import os
 import secrets
 import time
@@ -29,21 +28,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..base import GenerationStateStorage
-from ..documents import ID_FIELD, apply_update, read_item, refusing_non_json, stamp_for_save
-from ..errors import (
+from ...base import GenerationStateStorage, OnSkip, log_skip
+from ...documents import ID_FIELD, apply_update, read_item, refusing_non_json, stamp_for_save
+from ...errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
     StorageNotFoundError,
     StorageOperationError,
 )
-from ..filtering import count_statuses, select_page
-from ..models import GenerationState, GenerationStatus, ListQuery, Page
-from ..paging import SortKey, is_older, sort_key
-from .file_index import DirectoryIndex, IndexEntry, StatKey, decode_document, key_of, parse_document, read_entry
-from .file_names import file_name_for, is_document_name
-
-logger = logging.getLogger(__name__)
+from ...filtering import count_statuses, select_page
+from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument
+from ...paging import SortKey, is_older, sort_key
+from .index import DirectoryIndex, IndexEntry, StatKey, decode_document, key_of, parse_document, read_entry
+from .names import file_name_for, is_document_name
 
 #: Lock files shared by all documents; enough that unrelated writers rarely wait on each other.
 LOCK_STRIPES = 64
@@ -108,7 +105,7 @@ class FileStorage(GenerationStateStorage):
             return self._unlink(name, generation_id)
 
     def _cleanup(self, cutoff: str, *, dry_run: bool) -> int:
-        entries = self._scan()
+        entries = self._scan(log_skip)
         old = [
             (name, key, row) for name, (key, row) in entries.items()
             if row is not None and is_older(row, cutoff)
@@ -136,16 +133,16 @@ class FileStorage(GenerationStateStorage):
         except OSError as exc:
             raise _failure(f"check {name}", exc, generation_id) from exc
 
-    def _list(self, query: ListQuery) -> Page:
-        page = select_page(self._summaries(), query)
-        items = [state for row in page.items if (state := self._full(row.generation_id)) is not None]
+    def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
+        page = select_page(self._summaries(on_skip), query)
+        items = [state for row in page.items if (state := self._full(row.generation_id, on_skip)) is not None]
         return page.model_copy(update={"items": items})
 
-    def _iter(self, batch_size: int) -> Iterator[GenerationState]:
+    def _iter(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
         # Each document is read as it is consumed, so ``batch_size`` changes nothing here.
         # Documents written after the first pass are not seen: a migration run again copies them.
-        for _, generation_id in self._sort_keys():
-            if (state := self._full(generation_id)) is not None:
+        for _, generation_id in self._sort_keys(on_skip):
+            if (state := self._full(generation_id, on_skip)) is not None:
                 yield state
 
     def _count(self) -> int:
@@ -153,7 +150,7 @@ class FileStorage(GenerationStateStorage):
         return sum(1 for _ in self._document_entries())
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
-        return count_statuses(self._summaries(), stalled_after)
+        return count_statuses(self._summaries(log_skip), stalled_after)
 
     def _is_healthy(self) -> bool:
         try:
@@ -227,14 +224,16 @@ class FileStorage(GenerationStateStorage):
             raise _failure(f"delete {name}", exc, generation_id) from exc
         return True
 
-    def _full(self, generation_id: str) -> GenerationState | None:
-        """The whole document of a listed id; None if it was deleted or spoiled since the scan."""
+    def _full(self, generation_id: str, on_skip: OnSkip) -> GenerationState | None:
+        """The whole document of a listed id; None if it was deleted since the scan, or spoiled or
+        unreadable (told to ``on_skip``)."""
+        name = file_name_for(generation_id)
         try:
-            return self._load(file_name_for(generation_id), generation_id)[0]
+            return self._load(name, generation_id)[0]
         except StorageNotFoundError:
             return None
-        except StorageCorruptDocumentError as exc:
-            logger.warning("skipping a corrupt document: %s", exc)
+        except StorageOperationError as exc:  # corrupt, or an I/O error on this one file
+            on_skip(SkippedDocument.of(exc, location=name))
             return None
 
     # -- files and locks ----------------------------------------------------------------
@@ -265,14 +264,14 @@ class FileStorage(GenerationStateStorage):
         even for root, whom permission bits do not stop."""
         os.close(os.open(self._lock_path(0), os.O_RDWR | os.O_CREAT, 0o666))
 
-    def _scan(self) -> dict[str, IndexEntry]:
+    def _scan(self, on_skip: OnSkip) -> dict[str, IndexEntry]:
         try:
-            return self._index.scan()
+            return self._index.scan(on_skip)
         except OSError as exc:
             raise _failure("list the directory", exc) from exc
 
-    def _summaries(self) -> list[GenerationState]:
-        return [row for _, row in self._scan().values() if row is not None]
+    def _summaries(self, on_skip: OnSkip) -> list[GenerationState]:
+        return [row for _, row in self._scan(on_skip).values() if row is not None]
 
     def _document_entries(self) -> Iterator[os.DirEntry[str]]:
         """The directory's document files, from one ``scandir``: no file is opened."""
@@ -282,12 +281,12 @@ class FileStorage(GenerationStateStorage):
         except OSError as exc:
             raise _failure("list the directory", exc) from exc
 
-    def _sort_keys(self) -> list[SortKey]:
+    def _sort_keys(self, on_skip: OnSkip) -> list[SortKey]:
         """Every readable document's sort key, ascending. The file name follows from the id, so
-        a key is all a document costs here: a corrupt or unreadable file is logged and left out."""
+        a key is all a document costs here: a corrupt or unreadable file is told to ``on_skip``."""
         keys = []
         for entry in self._document_entries():
-            read = read_entry(entry, _sort_key_of_file)
+            read = read_entry(entry, _sort_key_of_file, on_skip)
             if read is not None and read[1] is not None:
                 keys.append(read[1])
         keys.sort()

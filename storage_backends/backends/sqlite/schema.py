@@ -11,9 +11,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import StorageInitializationError
-from ..models import GenerationState
-from ..paging import created_sort_value
+from ...errors import StorageInitializationError
+from ...models import GenerationState
+from ...paging import created_sort_value
 
 TABLE = "generations"
 FTS_TABLE = "generations_fts"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dynamodb_items import to_attribute_value
+from .items import to_attribute_value
 
 
 class Expression:

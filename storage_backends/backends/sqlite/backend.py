@@ -20,19 +20,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..base import GenerationStateStorage
-from ..documents import apply_update, read_item, refusing_non_json, stamp_for_save
-from ..errors import (
+from ...base import GenerationStateStorage, OnSkip
+from ...documents import apply_update, read_item, refusing_non_json, stamp_for_save
+from ...errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
     StorageNotFoundError,
     StorageOperationError,
 )
-from ..models import GenerationState, GenerationStatus, ListQuery, Page, format_timestamp, utcnow
-from ..paging import build_page, position_of
-from .sqlite_pool import ConnectionPool
-from .sqlite_query import COUNT_BY_STATUS_SQL, plan_search, select_page
-from .sqlite_schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
+from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
+from ...paging import build_page, position_of
+from .pool import ConnectionPool
+from .query import COUNT_BY_STATUS_SQL, plan_search, select_page
+from .schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class SQLiteStorage(GenerationStateStorage):
             row = conn.execute(f"SELECT 1 FROM {TABLE} WHERE generation_id = ?", (generation_id,)).fetchone()
         return row is not None
 
-    def _list(self, query: ListQuery) -> Page:
+    def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
         position = position_of(query)
         ascending = position.ascending(query)
         at = utcnow()
@@ -164,7 +164,7 @@ class SQLiteStorage(GenerationStateStorage):
                 wanted = query.limit + 1 - len(states)
                 sql, params = select_page(query, at, search=search, after=after, ascending=ascending, limit=wanted)
                 rows = conn.execute(sql, params).fetchall()
-                states.extend(self._readable(rows))
+                states.extend(self._readable(rows, on_skip))
                 if len(rows) < wanted or len(states) > query.limit:
                     return build_page(states, query, position)
                 after = (rows[-1][1], rows[-1][0])
@@ -193,13 +193,13 @@ class SQLiteStorage(GenerationStateStorage):
             raise StorageNotFoundError(generation_id)
         return _decode(generation_id, document)
 
-    def _readable(self, rows: list[tuple[str, str, str]]) -> Iterator[GenerationState]:
-        """The rows as states, leaving out (and logging) corrupt ones so a list still works."""
+    def _readable(self, rows: list[tuple[str, str, str]], on_skip: OnSkip) -> Iterator[GenerationState]:
+        """The rows as states, leaving out corrupt ones (told to ``on_skip``) so a list still works."""
         for generation_id, _, document in rows:
             try:
                 yield _decode(generation_id, document)
             except StorageCorruptDocumentError as exc:
-                logger.warning("skipping a corrupt sqlite row in a list: %s", exc)
+                on_skip(SkippedDocument.of(exc))
                 with self._corrupt_lock:
                     self._corrupt_skipped += 1
 
@@ -273,7 +273,7 @@ class SQLiteStorage(GenerationStateStorage):
 def _encode(item: dict[str, Any]) -> tuple[tuple[Any, ...], GenerationState]:
     """The row to write for an item, and the item as a model (validated once)."""
     state = read_item(item["generationId"], item)
-    # ASCII-only JSON: a lone surrogate stays escaped in the document (see sqlite_schema.index_text).
+    # ASCII-only JSON: a lone surrogate stays escaped in the document (see schema.index_text).
     with refusing_non_json(item):
         document = json.dumps(item, separators=(",", ":"), allow_nan=False)
     return row_values(item, state, document), state

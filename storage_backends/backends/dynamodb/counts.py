@@ -13,11 +13,11 @@ from collections.abc import Callable, Hashable, Iterator
 from datetime import timedelta
 from typing import Any
 
-from ..documents import CREATED, ID_FIELD, UPDATED
-from ..filtering import count_statuses
-from ..models import STAGES, GenerationState, GenerationStatus
-from .dynamodb_client import DynamoDBCalls
-from .dynamodb_expressions import Expression, projection
+from ...documents import CREATED, ID_FIELD, UPDATED
+from ...filtering import count_statuses
+from ...models import STAGES, GenerationState, GenerationStatus
+from .client import DynamoDBCalls
+from .expressions import Expression, projection
 
 
 class TimedCache:

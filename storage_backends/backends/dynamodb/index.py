@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..documents import CREATED, ID_FIELD, UPDATED
-from ..errors import StorageValidationError
-from ..paging import SortKey, created_sort_value
+from ...documents import CREATED, ID_FIELD, UPDATED
+from ...errors import StorageValidationError
+from ...paging import SortKey, created_sort_value
 
 INDEX_NAME = "gennie-created-index"
 PREFIX = "_gennie"

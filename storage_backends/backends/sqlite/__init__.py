@@ -1,0 +1,5 @@
+"""The SQLite backend: the embedded default (see ``backend``)."""
+
+from .backend import SQLiteStorage
+
+__all__ = ["SQLiteStorage"]
