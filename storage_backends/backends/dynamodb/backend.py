@@ -234,10 +234,8 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
         self._ensure_ready()
-        return self._counts.get(
-            f"by status, stalled after {stalled_after}",
-            lambda: count_by_status(self._calls, self._table, stalled_after, partial(self._readable, on_skip=log_skip)),
-        )
+        # Not cached here: a caller that shows them keeps them as long as it says (the dashboard does).
+        return count_by_status(self._calls, self._table, stalled_after, partial(self._readable, on_skip=log_skip))
 
     # -- cleanup, health, metrics -----------------------------------------------------------
 

@@ -1,8 +1,9 @@
-"""Counts that need a whole-table Scan, cached for a configurable time.
+"""Counts that need a whole-table Scan.
 
 ``DescribeTable``'s ``ItemCount`` is refreshed by AWS only every ~6 hours, so the number of
-generations is a ``Select=COUNT`` Scan; counts by status read the stage maps. Both cost the
-whole table, so they are kept for ``max_age`` seconds and dropped when this process writes.
+generations is a ``Select=COUNT`` Scan, kept for ``max_age`` seconds (``TimedCache``) and dropped
+when this process writes; counts by status read the stage maps and are left for the caller
+to keep (one cache, which knows how old its counts are).
 """
 
 from __future__ import annotations
