@@ -108,30 +108,25 @@ class ListParams:
 
 
 class GenerationFilterForm(forms.Form):
-    """Checks the list page's query parameters; the form's fields are its controls."""
+    """Checks the list page's query parameters.
 
-    q = forms.CharField(
-        label="Search", required=False, max_length=200,
-        widget=forms.TextInput(attrs={
-            "type": "search", "placeholder": "Id or words of the prompt", "autocomplete": "off",
-            "spellcheck": "false",
-        }),
-    )
+    Its fields are the one definition of the controls' names, labels, choices and lengths:
+    ``search_form.html`` writes each control out from them (faster than widget templates), so
+    no widget is configured here; the template holds only presentation (placeholders, sizes).
+    """
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *STATUS_LABELS.items()]
     )
     stage = forms.ChoiceField(label="Current stage", required=False, choices=[("", "Any stage"), *STAGE_LABELS.items()])
-    language = forms.CharField(
-        label="Language", required=False, max_length=35,
-        validators=[LANGUAGE_CODE],
-        widget=forms.TextInput(attrs={"placeholder": "e.g. en", "autocomplete": "off", "size": "6"}),
-    )
+    language = forms.CharField(label="Language", required=False, max_length=35, validators=[LANGUAGE_CODE])
     created = forms.ChoiceField(
         label="Created", required=False,
         choices=[("", "Any time"), *((key, label) for key, (label, _) in CREATED_PRESETS.items())],
     )
-    created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_from = forms.DateField(label="Created from", required=False)
+    created_to = forms.DateField(label="Created to", required=False)
     sort = forms.ChoiceField(
         label="Order", required=False, initial=SORT_NEWEST,
         choices=[(SORT_NEWEST, "Newest first"), (SORT_OLDEST, "Oldest first")],
@@ -140,7 +135,7 @@ class GenerationFilterForm(forms.Form):
         label="Per page", required=False, coerce=int, empty_value=DEFAULT_PER_PAGE, initial=DEFAULT_PER_PAGE,
         choices=[(n, str(n)) for n in PER_PAGE_CHOICES],
     )
-    cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    cursor = forms.CharField(required=False, max_length=2000)
     live = forms.BooleanField(label="Live refresh", required=False)
 
     def clean(self) -> dict[str, Any]:

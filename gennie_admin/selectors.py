@@ -1,7 +1,8 @@
 """Reads behind the list page: one page of rows, and the counts by status.
 
 Counting is a full pass on backends that cannot count by index, so the counts are kept
-for ``GENNIE_COUNTS_CACHE_SECONDS`` per process and shown with the time they were taken.
+for ``GENNIE_COUNTS_CACHE_SECONDS`` per process and shown with the time they were taken. This
+is the only cache of them (no backend keeps its own), so that time is the truth.
 """
 
 from __future__ import annotations

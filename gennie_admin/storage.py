@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from storage_backends import GenerationStateStorage, StorageFactory, StorageInitializationError
-from storage_backends.factory import config_from_env, parse_storage_url
+from storage_backends.factory import read_config
 
 #: Options that name a local path, resolved against the project directory when relative.
 PATH_OPTIONS = ("path", "directory")
@@ -23,27 +22,11 @@ _storage: GenerationStateStorage | None = None
 def storage_config(setting: Any = None) -> dict[str, Any]:
     """The storage config from the setting (a mapping or URL); empty means the environment.
 
-    Relative SQLite and file paths are resolved against the project directory, so the web
-    process and cron jobs started elsewhere see the same data. A setting of the wrong shape
-    is a ``StorageInitializationError``.
+    The library checks the setting's shape (``read_config``: a ``StorageInitializationError``
+    if it is wrong). Relative SQLite and file paths are then resolved against the project
+    directory, so the web process and cron jobs started elsewhere see the same data.
     """
-    setting = settings.GENNIE_STORAGE if setting is None else setting
-    if isinstance(setting, str) and setting:
-        config = parse_storage_url(setting)
-    elif isinstance(setting, Mapping) and setting:
-        options = setting.get("options") or {}
-        if "type" not in setting or not isinstance(options, Mapping) or set(setting) - {"type", "options"}:
-            raise StorageInitializationError(
-                'GENNIE_STORAGE must look like {"type": "sqlite", "options": {...}}: those two keys only, '
-                '"options" a mapping'
-            )
-        config = {**setting, "options": dict(options)}
-    elif not setting:
-        config = config_from_env(os.environ)
-    else:
-        raise StorageInitializationError(
-            f"GENNIE_STORAGE must be a mapping or a storage URL, not {type(setting).__name__}"
-        )
+    config = read_config(settings.GENNIE_STORAGE if setting is None else setting, os.environ)
     options = config["options"]
     for key in PATH_OPTIONS:
         if isinstance(options.get(key), str) and not Path(options[key]).is_absolute():

@@ -56,17 +56,9 @@ class StorageFactory:
     @staticmethod
     def create_storage(config: Mapping[str, Any]) -> GenerationStateStorage:
         """A storage from ``{"type": short name or dotted path, "options": {...}}``, as in the seed."""
-        if not isinstance(config, Mapping) or "type" not in config:
-            raise StorageInitializationError('storage config must be a mapping with a "type", e.g. {"type": "sqlite"}')
-        unknown = set(config) - {"type", "options"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise StorageInitializationError(f"unknown storage config key {key!r}; use 'type' and 'options'")
-        options = config.get("options") or {}
-        if not isinstance(options, Mapping):
-            raise StorageInitializationError("storage options must be a mapping")
-        backend_class = backend_class_for(str(config["type"]))
-        return backend_class(**check_options(backend_class, options))
+        config = checked_config(config)
+        backend_class = backend_class_for(config["type"])
+        return backend_class(**check_options(backend_class, config["options"]))
 
     @classmethod
     def from_url(cls, url: str) -> GenerationStateStorage:
@@ -77,6 +69,32 @@ class StorageFactory:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenerationStateStorage:
         """A storage from the environment (``os.environ`` unless given; see ``config_from_env``)."""
         return cls.create_storage(config_from_env(os.environ if environ is None else environ))
+
+
+def read_config(setting: str | Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The config a setting stands for: a storage URL, a config mapping, or nothing (then the
+    environment, see ``config_from_env``). The one place a setting's shape is checked."""
+    if isinstance(setting, str) and setting:
+        return parse_storage_url(setting)
+    if isinstance(setting, Mapping) and setting:
+        return checked_config(setting)
+    if not setting:
+        return config_from_env(environ)
+    raise StorageInitializationError(f"a storage setting is a mapping or a storage URL, not {type(setting).__name__}")
+
+
+def checked_config(config: Any) -> dict[str, Any]:
+    """``config`` as ``{"type": str, "options": dict}`` (a copy), or why it is not of that shape."""
+    if not isinstance(config, Mapping) or "type" not in config:
+        raise StorageInitializationError('storage config must be a mapping with a "type", e.g. {"type": "sqlite"}')
+    unknown = set(config) - {"type", "options"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise StorageInitializationError(f"unknown storage config key {key!r}; use 'type' and 'options'")
+    options = config.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise StorageInitializationError("storage options must be a mapping")
+    return {"type": str(config["type"]), "options": dict(options)}
 
 
 def backend_class_for(name: str) -> type[GenerationStateStorage]:

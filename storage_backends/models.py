@@ -72,9 +72,14 @@ class StageData(_Document):
     error: Any = None
 
     @property
+    def has_error(self) -> bool:
+        """Whether ``error`` holds something: None, "" and {} are no error."""
+        return self.error not in (None, "", {})
+
+    @property
     def failed(self) -> bool:
         """Whether the stage reports a failure: ``status: "failed"`` or a non-empty ``error``."""
-        return self.status == "failed" or self.error not in (None, "", {})
+        return self.status == "failed" or self.has_error
 
 
 class InitialParams(StageData):

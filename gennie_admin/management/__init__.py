@@ -1,0 +1,1 @@
+"""Management commands (``commands/``) and what they share: opening a storage, progress, durations."""

@@ -88,7 +88,7 @@ def as_json(value: Any, *, compact: bool = False) -> str:
 
 def error_text(data: StageData | None) -> str | None:
     """A stage's error as text (JSON when it is not a string); None when there is none."""
-    if data is None or data.error in (None, "", {}):
+    if data is None or not data.has_error:
         return None
     return data.error if isinstance(data.error, str) else as_json(data.error)
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
+from gennie_admin.forms import GenerationFilterForm
 from storage_backends.models import utcnow
 from tests.factories import ago, completed_stages, iso, make_item
 
@@ -195,6 +196,21 @@ def test_controls_show_the_current_state(staff_client, generations):
     assert '<option value="oldest" selected>' in html
     assert '<option value="25" selected>' in html
     assert re.search(r'<input type="checkbox" name="live" value="1" id="id_live" checked>', html)
+
+
+def test_every_control_is_the_form_field_of_its_name_with_its_label_and_length(staff_client):
+    """The form is the one definition of the controls: nothing in the template may drift from it."""
+    html = staff_client.get(LIST).content.decode()
+
+    written_out = {name: field for name, field in GenerationFilterForm.base_fields.items()
+                   if name not in ("status", "cursor")}  # status comes from the count links, cursor from pages
+    for name, field in written_out.items():
+        assert f'<label for="id_{name}">{field.label}' in html, name
+        control = re.search(rf'<(?:input|select)[^>]* name="{name}"[^>]* id="id_{name}"[^>]*>', html, re.S)
+        assert control, name
+        if getattr(field, "max_length", None):
+            assert f'maxlength="{field.max_length}"' in control.group(0), name
+    assert "Created from" in html and "Created to" in html
 
 
 def test_default_controls_keep_the_default_page_size(staff_client):
