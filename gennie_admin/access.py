@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -20,6 +21,8 @@ def staff_required(view: View) -> View:
 
     An htmx request (a session that expired while a page polls, say) is answered with
     ``HX-Redirect`` so the whole page goes to the login form, not just the swapped region.
+    What staff see holds customers' prompts and scripts, so no cache (a proxy's, the
+    browser's disk) may keep it: ``Cache-Control: private, no-store``.
     """
 
     @wraps(view)
@@ -32,6 +35,8 @@ def staff_required(view: View) -> View:
             return redirect_to_login(request.get_full_path())
         if not (user.is_active and user.is_staff):
             raise PermissionDenied("Gennie Admin is for staff only.")
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
     return wrapper

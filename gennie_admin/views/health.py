@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from storage_backends import StorageError
 
@@ -22,12 +22,16 @@ def health(request: HttpRequest) -> HttpResponse:
     return render(request, "health.html", {"report": report})
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 ``{"status": "ok"}`` or 503 ``{"status": "unavailable"}``: no login, nothing else."""
+    """200 ``{"status": "ok"}`` or 503 ``{"status": "unavailable"}``: no login, nothing else.
+    Load balancers probe with HEAD too: the same answer, without the body."""
     try:
         healthy = get_storage().is_healthy()
     except StorageError:  # the backend cannot even be created
         healthy = False
-    return JsonResponse({"status": "ok" if healthy else "unavailable"}, status=200 if healthy else 503)
+    response = JsonResponse({"status": "ok" if healthy else "unavailable"}, status=200 if healthy else 503)
+    if request.method == "HEAD":
+        response.content = b""
+    return response

@@ -58,6 +58,18 @@ def test_healthz_is_200_when_healthy_without_login(client):
     assert "no-store" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize("backend", [None, FAILING_BACKEND], ids=["healthy", "unhealthy"])
+def test_healthz_answers_head_as_get_without_a_body(client, settings, backend):
+    if backend:
+        settings.GENNIE_STORAGE = {"type": backend}
+        reset_storage()
+    got, head = client.get(HEALTHZ), client.head(HEALTHZ)
+
+    assert head.status_code == got.status_code in (200, 503)
+    assert head.content == b"" and got.content
+    assert head["Content-Type"] == "application/json" and "no-store" in head["Cache-Control"]
+
+
 @pytest.mark.parametrize("backend", [FAILING_BACKEND, "no.such.Backend"], ids=["unhealthy", "cannot be created"])
 def test_healthz_is_503_when_the_backend_is_down(client, settings, backend):
     settings.GENNIE_STORAGE = {"type": backend}

@@ -56,6 +56,18 @@ def test_every_response_has_the_security_headers(pages):
         assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"], name
 
 
+@pytest.mark.parametrize("page", ["list", "list partial", "detail", "timeline", "download", "delete", "health"])
+def test_every_page_showing_generation_data_is_private_and_never_stored(admin_client, storage, page):
+    storage.save(make_item("gen-1", prompt="a customer's prompt"))
+    name = {"health": "health"}.get(page, f"generations:{page.split()[0]}")
+    url = reverse(name, args=[] if page in ("list", "list partial", "health") else ["gen-1"])
+    response = admin_client.get(url, headers={"HX-Request": "true"} if page == "list partial" else {})
+
+    assert response.status_code == 200
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives
+
+
 def test_the_csp_allows_nothing_inline_or_evaluated(pages):
     policy = pages["list"]["Content-Security-Policy"]
 
