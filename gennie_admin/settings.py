@@ -175,6 +175,10 @@ GENNIE_STALLED_AFTER_MINUTES = env_int("GENNIE_STALLED_AFTER_MINUTES", 30)
 GENNIE_COUNTS_CACHE_SECONDS = env_int("GENNIE_COUNTS_CACHE_SECONDS", 15)
 # The list page's live refresh period, when it is switched on.
 GENNIE_LIVE_REFRESH_SECONDS = env_int("GENNIE_LIVE_REFRESH_SECONDS", 10)
+# The longest a request waits on the storage (below gunicorn's 30 s worker timeout), and how long
+# a failed storage is answered with 503 at once before it is tried again (gennie_admin/guard.py).
+GENNIE_STORAGE_DEADLINE_SECONDS = env_int("GENNIE_STORAGE_DEADLINE_SECONDS", 8)
+GENNIE_STORAGE_BACKOFF_SECONDS = env_int("GENNIE_STORAGE_BACKOFF_SECONDS", 5)
 
 LOGGING = {
     "version": 1,

@@ -9,14 +9,16 @@ from typing import Any
 
 from django.conf import settings
 
-from storage_backends import GenerationStateStorage, StorageFactory, StorageInitializationError
+from storage_backends import StorageFactory, StorageInitializationError
 from storage_backends.factory import read_config
+
+from .guard import GuardedStorage
 
 #: Options that name a local path, resolved against the project directory when relative.
 PATH_OPTIONS = ("path", "directory")
 
 _lock = threading.Lock()
-_storage: GenerationStateStorage | None = None
+_storage: GuardedStorage | None = None
 
 
 def storage_config(setting: Any = None) -> dict[str, Any]:
@@ -34,13 +36,17 @@ def storage_config(setting: Any = None) -> dict[str, Any]:
     return config
 
 
-def get_storage() -> GenerationStateStorage:
-    """The process-wide storage, created on first use."""
+def get_storage() -> GuardedStorage:
+    """The process-wide storage, created on first use, behind the request deadline (``guard``)."""
     global _storage
     if _storage is None:
         with _lock:
             if _storage is None:
-                _storage = StorageFactory.create_storage(storage_config())
+                _storage = GuardedStorage(
+                    StorageFactory.create_storage(storage_config()),
+                    deadline=settings.GENNIE_STORAGE_DEADLINE_SECONDS,
+                    backoff=settings.GENNIE_STORAGE_BACKOFF_SECONDS,
+                )
     return _storage
 
 

@@ -8,6 +8,7 @@ a failed CSRF check (an old sign-in form, say) gets the styled 403 page instead 
 from __future__ import annotations
 
 import logging
+import math
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,7 +25,8 @@ def storage_unavailable(request: HttpRequest, exception: StorageError) -> HttpRe
     logger.error("storage unavailable during %s %s", request.method, request.path, exc_info=exception)
     context = {"backend": backend_name(), "error_type": type(exception).__name__, "error": str(exception)}
     response = render(request, "503.html", context, status=503)
-    response["Retry-After"] = "30"
+    # Tried again once the guard's back-off is over (see guard.py); 30 s when it cannot say.
+    response["Retry-After"] = str(max(1, math.ceil(getattr(exception, "retry_after", 30))))
     return response
 
 

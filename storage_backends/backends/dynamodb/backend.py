@@ -64,8 +64,8 @@ class DynamoDBStorage(GenerationStateStorage):
     def __init__(
         self, *, table_name: str = DEFAULT_TABLE, region: str | None = None, endpoint: str | None = None,
         access_key_id: str | None = None, secret_access_key: str | None = None, session_token: str | None = None,
-        profile: str | None = None, connect_timeout: float | str = 5.0, read_timeout: float | str = 10.0,
-        max_attempts: int | str = 5, create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
+        profile: str | None = None, connect_timeout: float | str = 2.0, read_timeout: float | str = 2.0,
+        max_attempts: int | str = 3, create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
         list_read_budget: int | str = 2000, batch_deadline_seconds: float | str = 30.0,
         table_wait_seconds: float | str = 120.0,
     ) -> None:
