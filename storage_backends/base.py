@@ -11,7 +11,7 @@ import abc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -159,6 +159,12 @@ class GenerationStateStorage(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """Non-secret settings, for the dashboard's health page."""
         return {}
+
+    def identity(self) -> Hashable:
+        """What names the data this storage holds, resolved (a file's device and inode, a table
+        and where it is): two storages with equal identities are the same storage, however they
+        were spelled (``../``, a symlink, other options). By default this object itself."""
+        return self
 
     # -- what a backend implements ------------------------------------------------------
 

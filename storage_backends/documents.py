@@ -18,6 +18,10 @@ from .errors import StorageCorruptDocumentError, StorageValidationError
 from .models import STAGE_NAMES, GenerationState
 
 MAX_ID_BYTES = 1024
+#: Maps and lists a document may nest below its top level: DynamoDB's own limit (32), far more
+#: than any stage map needs, kept by every backend so that any document can move to any other.
+#: Checked without recursion, so a hostile document cannot exhaust the stack.
+MAX_DEPTH = 32
 ID_FIELD = "generationId"
 CREATED = "createdAt"
 UPDATED = "updatedAt"
@@ -47,7 +51,27 @@ def to_item(state: GenerationState | Mapping[str, Any]) -> dict[str, Any]:
         raise StorageValidationError(f"expected a GenerationState or a mapping, got {type(state).__name__}")
     item = state.to_item()
     validate_id(item.get(ID_FIELD))
+    _refuse_too_deep(item, f"generation {item[ID_FIELD]!r}")
     return item
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests more than ``limit`` maps or lists below itself."""
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, Mapping) else current if isinstance(current, list) else ()
+        for child in children:
+            if isinstance(child, Mapping | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def _refuse_too_deep(item: Mapping[str, Any], what: str) -> None:
+    if too_deep(item):
+        raise StorageValidationError(f"{what} nests maps and lists more than {MAX_DEPTH} levels deep (the limit)")
 
 
 def parse_state(data: Mapping[str, Any]) -> GenerationState:
@@ -61,6 +85,9 @@ def read_item(generation_id: str, item: Any) -> GenerationState:
     """Turn a stored item back into a model; a bad one is a corrupt document, named by id."""
     if not isinstance(item, Mapping):
         raise StorageCorruptDocumentError(generation_id, "not a JSON object", raw=item)
+    if too_deep(item):
+        # No raw copy: showing it would need as deep a recursion as reading it.
+        raise StorageCorruptDocumentError(generation_id, f"nested more than {MAX_DEPTH} levels deep")
     try:
         return GenerationState.from_item(item)
     except ValidationError as exc:
@@ -109,6 +136,7 @@ def normalize_changes(changes: object) -> dict[str, Any]:
     normalized.pop(UPDATED, None)  # always set by the storage
     if not normalized:
         raise StorageValidationError("changes are empty")
+    _refuse_too_deep(normalized, "the change")
     # Validate the changed attributes as they would stand in a document.
     parse_state({ID_FIELD: "changes", **normalized})
     return normalized

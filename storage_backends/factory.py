@@ -54,16 +54,25 @@ class StorageFactory:
     """Creates storages: ``create_storage({"type": ..., "options": {...}})``, ``from_url``, ``from_env``."""
 
     @staticmethod
-    def create_storage(config: Mapping[str, Any]) -> GenerationStateStorage:
-        """A storage from ``{"type": short name or dotted path, "options": {...}}``, as in the seed."""
+    def create_storage(config: Mapping[str, Any], *, create: bool = True) -> GenerationStateStorage:
+        """A storage from ``{"type": short name or dotted path, "options": {...}}``, as in the seed.
+
+        ``create=False`` opens an existing storage only: a directory, database or table that is not
+        there is a ``StorageInitializationError`` instead of being made (what a command reading a
+        source wants: a typo must not create what it should read). It sets the ``create`` option of
+        backends that have one; a backend of one's own without it is opened as it is.
+        """
         config = checked_config(config)
         backend_class = backend_class_for(config["type"])
-        return backend_class(**check_options(backend_class, config["options"]))
+        options = check_options(backend_class, config["options"])
+        if not create and "create" in _keyword_parameters(backend_class):
+            options["create"] = False
+        return backend_class(**options)
 
     @classmethod
-    def from_url(cls, url: str) -> GenerationStateStorage:
+    def from_url(cls, url: str, *, create: bool = True) -> GenerationStateStorage:
         """A storage from a URL such as ``sqlite:///var/generations.sqlite3`` (see ``parse_storage_url``)."""
-        return cls.create_storage(parse_storage_url(url))
+        return cls.create_storage(parse_storage_url(url), create=create)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenerationStateStorage:
@@ -116,10 +125,7 @@ def backend_class_for(name: str) -> type[GenerationStateStorage]:
 
 def check_options(backend_class: type, options: Mapping[str, Any]) -> dict[str, Any]:
     """Options in snake_case, every one a keyword of the backend's constructor, none it requires missing."""
-    parameters = {
-        name: param for name, param in inspect.signature(backend_class).parameters.items()
-        if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
-    }
+    parameters = _keyword_parameters(backend_class)
     accepted = set(parameters)
     checked: dict[str, Any] = {}
     for key, value in options.items():
@@ -134,6 +140,13 @@ def check_options(backend_class: type, options: Mapping[str, Any]) -> dict[str, 
     if missing:
         raise StorageInitializationError(f"storage backend {backend_class.__name__} needs the option {missing[0]!r}")
     return checked
+
+
+def _keyword_parameters(backend_class: type) -> dict[str, inspect.Parameter]:
+    return {
+        name: param for name, param in inspect.signature(backend_class).parameters.items()
+        if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
+    }
 
 
 def parse_storage_url(url: str) -> dict[str, Any]:

@@ -19,15 +19,17 @@ from ..storage import storage_config
 _LOCATION_KEYS = ("path", "directory", "table_name", "table")
 
 
-def open_storage(url: str | None) -> GenerationStateStorage:
+def open_storage(url: str | None, *, create: bool = True) -> GenerationStateStorage:
     """The storage at ``url`` (relative paths from the working directory), else the configured one.
 
-    A storage is its own context manager: ``with open_storage(url) as storage:`` closes it.
+    ``create=False`` for what a command reads or cleans: a mistyped path or table name is then
+    an error naming it, never a new empty storage. A storage is its own context manager:
+    ``with open_storage(url) as storage:`` closes it.
     """
     with failures_as_command_errors(f"cannot open storage {url}" if url else "cannot open the configured storage"):
         if url:
-            return StorageFactory.from_url(url)
-        return StorageFactory.create_storage(storage_config())
+            return StorageFactory.from_url(url, create=create)
+        return StorageFactory.create_storage(storage_config(), create=create)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         started = time.monotonic()
         cutoff = format_timestamp(utcnow() - age)
-        with open_storage(storage) as store:
+        with open_storage(storage, create=False) as store:
             label = storage_label(store)
             with failures_as_command_errors(f"cleanup of {label} failed"):
                 count = store.cleanup(age, dry_run=dry_run)

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         "Copy every generation from --source to --target (default: the configured storage), keeping "
         "every attribute and time. Run it again to resume or to catch up: what the target already "
         "holds is skipped, and a target document newer by updatedAt is kept unless --overwrite. "
-        "A DynamoDB source or target first gets its listing index backfilled (not in a dry run)."
+        "Both are first prepared for listing (DynamoDB backfills its index; not in a dry run). The source "
+        "must exist (it is never created); the target is created if missing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,7 +48,8 @@ class Command(BaseCommand):
         if not 1 <= batch_size <= 500:
             raise CommandError("--batch-size must be between 1 and 500")
         self.verbosity = verbosity
-        with open_storage(source) as origin, open_storage(target) as destination:
+        # The source is only read: a mistyped one must not be created (the target may be).
+        with open_storage(source, create=False) as origin, open_storage(target) as destination:
             try:
                 self._run(
                     origin, destination, overwrite=overwrite, dry_run=dry_run, check=verify, batch_size=batch_size
@@ -61,8 +63,7 @@ class Command(BaseCommand):
     def _run(self, source: GenerationStateStorage, target: GenerationStateStorage, *, overwrite: bool,
              dry_run: bool, check: bool, batch_size: int) -> None:
         labels = storage_label(source), storage_label(target)
-        settings = source.describe()
-        if settings and (source.backend_name, settings) == (target.backend_name, target.describe()):
+        if source.identity() == target.identity():  # however the two were spelled
             raise CommandError(f"source and target are the same storage: {labels[0]}")
         self._say(f"{'Dry run: ' if dry_run else ''}migrating {labels[0]} -> {labels[1]}")
         if not dry_run:

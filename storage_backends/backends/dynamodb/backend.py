@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...base import GenerationStateStorage, OnSkip, log_skip
-from ...documents import CREATED, ID_FIELD, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
+from ...documents import CREATED, ID_FIELD, MAX_DEPTH, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
 from ...errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
@@ -28,8 +28,9 @@ from ...errors import (
     StorageValidationError,
 )
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument
+from ...options import as_count, as_flag, as_number, as_text
 from .batch import get_all, write_all
-from .client import DynamoDBCalls, make_client
+from .client import ClientSettings, DynamoDBCalls, make_client
 from .counts import TimedCache, count_by_status, count_items, scan_pages
 from .expressions import Expression, projection
 from .floats import float_hints, hint_name, restore_floats, whole_float_paths
@@ -45,7 +46,6 @@ from .index import (
 )
 from .items import check_item_size, from_item_values, to_item_values
 from .listing import list_page
-from .options import ClientSettings, as_count, as_flag, as_number, as_text
 from .table import ensure_table
 
 DEFAULT_TABLE = "video-gennie-generations"
@@ -65,7 +65,8 @@ class DynamoDBStorage(GenerationStateStorage):
         self, *, table_name: str = DEFAULT_TABLE, region: str | None = None, endpoint: str | None = None,
         access_key_id: str | None = None, secret_access_key: str | None = None, session_token: str | None = None,
         profile: str | None = None, connect_timeout: float | str = 2.0, read_timeout: float | str = 2.0,
-        max_attempts: int | str = 3, create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
+        max_attempts: int | str = 3, create: bool | str | None = None,
+        create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
         list_read_budget: int | str = 2000, batch_deadline_seconds: float | str = 30.0,
         table_wait_seconds: float | str = 120.0,
     ) -> None:
@@ -95,7 +96,11 @@ class DynamoDBStorage(GenerationStateStorage):
         ))
         # Health checks get their own client: one attempt, one-second timeouts.
         self._health = DynamoDBCalls(partial(make_client, settings, connect_timeout=1, read_timeout=1, max_attempts=1))
-        self._create_table = as_flag("create_table", create_table)
+        # ``create_table=false``: neither create the table nor add the listing index to it. ``create``
+        # (the option every backend shares; the commands open sources with create=false) decides
+        # the table alone: an existing table is still completed, since its data is listed so.
+        self._add_index = as_flag("create_table", create_table)
+        self._create_table = self._add_index if create is None else as_flag("create", create)
         self._counts = TimedCache(as_number("count_cache_seconds", count_cache_seconds, minimum=0))
         self._read_budget = as_count("list_read_budget", list_read_budget, minimum=1)
         self._batch_deadline = as_number("batch_deadline_seconds", batch_deadline_seconds, minimum=0)
@@ -284,6 +289,10 @@ class DynamoDBStorage(GenerationStateStorage):
         return {"table": self._table, "region": self._settings.region, "endpoint": self._settings.endpoint,
                 "index": INDEX_NAME, "create_table": self._create_table}
 
+    def identity(self) -> tuple[Any, ...]:
+        endpoint = (self._settings.endpoint or "").rstrip("/").lower()
+        return ("dynamodb", self._table, self._settings.region, endpoint)
+
     def close(self) -> None:
         self._calls.close()
         self._health.close()
@@ -294,7 +303,8 @@ class DynamoDBStorage(GenerationStateStorage):
         if not self._ready:
             with self._ready_lock:
                 if not self._ready:
-                    ensure_table(self._calls, self._table, create=self._create_table, wait_seconds=self._table_wait)
+                    ensure_table(self._calls, self._table, create=self._create_table, add_index=self._add_index,
+                                 wait_seconds=self._table_wait)
                     self._ready = True
 
     def _request(self, operation: str, **params: Any) -> dict[str, Any]:
@@ -331,7 +341,11 @@ class DynamoDBStorage(GenerationStateStorage):
         return values
 
     def _read(self, raw: dict[str, Any]) -> GenerationState:
-        item = strip_index(restore_floats(from_item_values(raw)))
+        try:
+            item = strip_index(restore_floats(from_item_values(raw)))
+        except RecursionError:  # only a lax server (moto) holds an item DynamoDB could not
+            key = raw.get(ID_FIELD, {}).get("S", "?")
+            raise StorageCorruptDocumentError(key, f"nested more than {MAX_DEPTH} levels deep") from None
         return read_item(str(item.get(ID_FIELD)), item)
 
     def _readable(self, raw: dict[str, Any], *, on_skip: OnSkip) -> GenerationState | None:

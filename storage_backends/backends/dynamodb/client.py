@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -19,7 +20,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ...errors import StorageOperationError
 from ...models import OperationStats
-from .options import ClientSettings
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How to reach DynamoDB. Credentials left as None come from boto3's default chain."""
+
+    region: str
+    endpoint: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+
 
 #: Error codes that mean "too many requests" (counted apart; botocore retries them first).
 THROTTLE_CODES = frozenset({

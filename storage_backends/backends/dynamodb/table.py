@@ -29,20 +29,21 @@ _ATTRIBUTES = [
 ]
 
 
-def ensure_table(calls: DynamoDBCalls, table: str, *, create: bool, wait_seconds: float) -> None:
-    """Make sure ``table`` exists with the right key and the listing index; errors name the AWS code."""
+def ensure_table(calls: DynamoDBCalls, table: str, *, create: bool, add_index: bool, wait_seconds: float) -> None:
+    """Make sure ``table`` exists with the right key and the listing index, creating the table if
+    ``create`` and adding the index if ``add_index``; errors name the AWS code."""
     try:
         description = _describe(calls, table)
         if description is None:
             if not create:
                 raise StorageInitializationError(
-                    f"DynamoDB table {table!r} does not exist (ResourceNotFoundException); "
-                    "create it or let the backend do it with create_table=true"
+                    f"DynamoDB table {table!r} does not exist (ResourceNotFoundException): check the name, "
+                    "or let the backend create it (create=true)"
                 )
             description = _create(calls, table)
         _check_key(table, description)
         if not any(index["IndexName"] == INDEX_NAME for index in description.get("GlobalSecondaryIndexes", [])):
-            if not create:
+            if not add_index:
                 raise StorageInitializationError(
                     f"DynamoDB table {table!r} has no index {INDEX_NAME!r}; "
                     "let the backend add it with create_table=true"

@@ -38,8 +38,19 @@ from ...errors import (
 )
 from ...filtering import count_statuses, select_page
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument
+from ...options import as_flag
 from ...paging import SortKey, is_older, sort_key
-from .index import DirectoryIndex, IndexEntry, StatKey, decode_document, key_of, parse_document, read_entry
+from .index import (
+    DirectoryIndex,
+    IndexEntry,
+    NotARegularFileError,
+    StatKey,
+    decode_document,
+    key_of,
+    parse_document,
+    read_document_file,
+    read_entry,
+)
 from .names import file_name_for, is_document_name
 
 #: Lock files shared by all documents; enough that unrelated writers rarely wait on each other.
@@ -54,23 +65,43 @@ class FileStorage(GenerationStateStorage):
 
     backend_name = "file"
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, create: bool | str = True) -> None:
+        """Use ``directory``, creating it if needed (``create``), which must then be writable.
+        Without ``create`` it must exist, and may be read-only: reading takes no lock."""
         super().__init__()
         if not isinstance(directory, str | os.PathLike) or not str(directory) or "\x00" in str(directory):
             raise StorageInitializationError(f"file storage needs a directory path, got {directory!r}")
         self._directory = Path(directory)
+        if as_flag("create", create):
+            self._create_directory()
+        elif not self._directory.is_dir():
+            raise StorageInitializationError(
+                f"no file storage directory at {str(directory)!r} (opened without creating one: check the path)"
+            )
+        elif not os.access(self._directory, os.R_OK | os.X_OK):
+            raise StorageInitializationError(f"storage directory {str(directory)!r} cannot be read")
+        self._index = DirectoryIndex(self._directory)
+
+    def _create_directory(self) -> None:
+        where = str(self._directory)
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageInitializationError(f"cannot create storage directory {str(directory)!r}: {exc}") from exc
+            raise StorageInitializationError(f"cannot create storage directory {where!r}: {exc}") from exc
         try:
             self._touch_lock_file()
         except OSError as exc:
-            raise StorageInitializationError(f"storage directory {str(directory)!r} is not writable: {exc}") from exc
-        self._index = DirectoryIndex(self._directory)
+            raise StorageInitializationError(f"storage directory {where!r} is not writable: {exc}") from exc
 
     def describe(self) -> dict[str, Any]:
         return {"directory": str(self._directory)}
+
+    def identity(self) -> tuple[Any, ...]:
+        try:
+            stat = os.stat(self._directory)
+        except OSError:
+            return ("file", str(self._directory.resolve()))
+        return ("file", stat.st_dev, stat.st_ino)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -153,8 +184,9 @@ class FileStorage(GenerationStateStorage):
         return count_statuses(self._summaries(log_skip), stalled_after)
 
     def _is_healthy(self) -> bool:
+        """The directory can be listed (a read-only store is healthy for reading)."""
         try:
-            self._touch_lock_file()
+            os.scandir(self._directory).close()
         except OSError:
             return False
         return True
@@ -180,10 +212,11 @@ class FileStorage(GenerationStateStorage):
     def _load(self, name: str, generation_id: str) -> tuple[GenerationState, dict[str, Any]]:
         """The document of ``generation_id`` stored in ``name``, and its raw item."""
         try:
-            with open(self._directory / name, "rb") as file:
-                data = file.read()
+            data = read_document_file(self._directory / name)[1]
         except FileNotFoundError:
             raise StorageNotFoundError(generation_id) from None
+        except NotARegularFileError as exc:
+            raise StorageCorruptDocumentError(generation_id, str(exc)) from exc
         except OSError as exc:
             raise _failure(f"read {name}", exc, generation_id) from exc
         return parse_document(name, data, generation_id)

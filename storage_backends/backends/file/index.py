@@ -8,15 +8,17 @@ over 10,000 documents costs a directory scan and a filter in memory, not 10,000 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, TypeVar
 
 from ...base import OnSkip
-from ...documents import ID_FIELD, present_stages, read_item
+from ...documents import ID_FIELD, MAX_DEPTH, present_stages, read_item
 from ...errors import StorageCorruptDocumentError
 from ...models import GenerationState, SkippedDocument
 from .names import file_name_for, is_document_name
@@ -88,9 +90,7 @@ def read_entry(
     what the check made of it, None in its place if the file is corrupt or unreadable (told to
     ``on_skip`` by its file name); None altogether if the file vanished."""
     try:
-        with open(entry.path, "rb") as file:
-            key = key_of(os.fstat(file.fileno()))  # the key of exactly what is read
-            data = file.read()
+        key, data = read_document_file(entry.path)
     except FileNotFoundError:
         return None  # deleted since the directory was read
     except OSError as exc:
@@ -104,6 +104,21 @@ def read_entry(
     except StorageCorruptDocumentError as exc:
         on_skip(SkippedDocument(reason=exc.reason, location=entry.name))
         return key, None
+
+
+class NotARegularFileError(OSError):
+    """A directory entry named like a document is a directory, a FIFO, a socket or a device."""
+
+
+def read_document_file(path: str | os.PathLike[str]) -> tuple[StatKey, bytes]:
+    """The stat key and bytes of a document file. Opened without blocking and checked to be a
+    regular file before reading, so a FIFO named ``x.json`` never hangs a reader."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as file:
+        stat = os.fstat(fd)  # the key of exactly what is read
+        if not S_ISREG(stat.st_mode):
+            raise NotARegularFileError(errno.EINVAL, "not a regular file")
+        return key_of(stat), file.read()
 
 
 def parse_document(name: str, data: bytes, generation_id: str | None) -> tuple[GenerationState, dict[str, Any]]:
@@ -121,6 +136,8 @@ def decode_document(name: str, data: bytes, generation_id: str | None) -> dict[s
         item = json.loads(data)
     except ValueError as exc:  # also bytes that are not UTF-8
         raise StorageCorruptDocumentError(label, f"invalid JSON: {exc}") from exc
+    except RecursionError:  # nested past what Python's JSON decoder can follow
+        raise StorageCorruptDocumentError(label, f"nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(item, dict):
         raise StorageCorruptDocumentError(label, "not a JSON object", raw=item)
     # Only a document named for its own id is that id's (this also checks hashed names).

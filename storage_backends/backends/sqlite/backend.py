@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...base import GenerationStateStorage, OnSkip
-from ...documents import apply_update, read_item, refusing_non_json, stamp_for_save
+from ...documents import MAX_DEPTH, apply_update, read_item, refusing_non_json, stamp_for_save
 from ...errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
@@ -29,7 +29,9 @@ from ...errors import (
     StorageOperationError,
 )
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
+from ...options import as_flag
 from ...paging import build_page, position_of
+from . import database
 from .pool import ConnectionPool
 from .query import COUNT_BY_STATUS_SQL, plan_search, select_page
 from .schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
@@ -55,10 +57,13 @@ class SQLiteStorage(GenerationStateStorage):
 
     backend_name = "sqlite"
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Open (creating it and its directory if needed) the database at ``path``.
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT, create: bool | str = True,
+                 allow_empty_file: bool | str = False) -> None:
+        """Open the database at ``path``, creating it and its directory if needed (``create``;
+        without it a missing database is a ``StorageInitializationError``).
 
-        ``timeout`` is how many seconds an operation waits for another writer to finish.
+        ``timeout`` is how many seconds an operation waits for another writer to finish. An
+        existing empty file is refused unless ``allow_empty_file`` (see ``database.check_file``).
         """
         super().__init__()
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -75,22 +80,33 @@ class SQLiteStorage(GenerationStateStorage):
         except (TypeError, ValueError) as exc:
             raise StorageInitializationError(f"sqlite timeout must be a number of seconds, got {timeout!r}") from exc
         self._path = Path(path).expanduser().absolute()
+        self._allow_empty_file = as_flag("allow_empty_file", allow_empty_file)
         self._corrupt_skipped = 0
         self._corrupt_lock = threading.Lock()
+        self._reopen_lock = threading.Lock()
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = self._connect()
-            try:
-                # WAL is a property of the file, set once; a file system without shared memory
-                # (some network mounts) refuses it, and writers then block readers.
-                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-                    logger.warning("sqlite storage at %s cannot use WAL; readers will wait for writers", self._path)
-                migrate(conn)
-            finally:
-                conn.close()
+            create = as_flag("create", create)
+            if create:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._open(create=create)
         except (OSError, sqlite3.Error) as exc:
             raise StorageInitializationError(f"cannot open sqlite storage at {self._path}: {exc}") from exc
         self._pool = ConnectionPool(self._connect)
+
+    def _open(self, *, create: bool) -> None:
+        """Check the file, bring its schema up to date, and remember which file it is."""
+        database.check_file(self._path, create=create, allow_empty_file=self._allow_empty_file,
+                   wait_seconds=min(self._timeout, 2.0))
+        conn = database.connect(self._path, timeout=self._timeout, create=create)
+        try:
+            # WAL is a property of the file, set once; a file system without shared memory
+            # (some network mounts) refuses it, and writers then block readers.
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+                logger.warning("sqlite storage at %s cannot use WAL; readers will wait for writers", self._path)
+            migrate(conn)
+        finally:
+            conn.close()
+        self._identity = database.identity(self._path)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -206,18 +222,35 @@ class SQLiteStorage(GenerationStateStorage):
     # -- connections ----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE for every write).
-        # Connections move between threads through the pool, one thread at a time.
-        conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
-        # NORMAL is durable across application crashes in WAL mode; only an OS crash or power
-        # cut can lose the last commits, never corrupt the database.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
+        # Never creating: a database deleted under a running server is not recreated empty.
+        return database.connect(self._path, timeout=self._timeout)
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        with _translated(self._path), self._pool.connection() as conn:
-            yield conn
+        with _translated(self._path):
+            self._follow_file()
+            with self._pool.connection() as conn:
+                yield conn
+
+    def _follow_file(self) -> None:
+        """Before each operation (one ``stat``): if the path names another file than the one
+        opened (a restore put a new one there), switch to it; if it names none, fail (503,
+        unhealthy) rather than read or write a deleted file."""
+        current = database.identity(self._path)
+        if current == self._identity:
+            return
+        if current is None:
+            raise StorageOperationError(
+                f"sqlite database {self._path} is gone (deleted or moved away): restore it there",
+                code="SQLITE_GONE",
+            )
+        with self._reopen_lock:
+            if database.identity(self._path) != self._identity:
+                logger.warning("sqlite database %s was replaced: reopening it", self._path)
+                # The -wal file beside it is still the old database's: emptied into the old file
+                # first, or the new file would be read with the old one's pages laid over it.
+                self._pool.discard_all(settle=database.empty_wal)
+                self._open(create=False)
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -250,6 +283,9 @@ class SQLiteStorage(GenerationStateStorage):
 
     def describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "timeout": self._timeout, "schema_version": SCHEMA_VERSION}
+
+    def identity(self) -> tuple[Any, ...]:
+        return ("sqlite", database.identity(self._path) or str(self._path.resolve()))
 
     def _metrics_details(self) -> dict[str, Any]:
         with self._reading() as conn:
@@ -284,6 +320,8 @@ def _decode(generation_id: str, document: str) -> GenerationState:
         item = json.loads(document)
     except (TypeError, ValueError) as exc:
         raise StorageCorruptDocumentError(generation_id, f"invalid JSON ({exc})") from exc
+    except RecursionError:  # nested past what Python's JSON decoder can follow
+        raise StorageCorruptDocumentError(generation_id, f"nested more than {MAX_DEPTH} levels deep") from None
     return read_item(generation_id, item)
 
 
@@ -298,7 +336,7 @@ def _created_at_of(document: str | None) -> str | None:
         return None
     try:
         stored = json.loads(document)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     created = stored.get("createdAt") if isinstance(stored, dict) else None
     return created if isinstance(created, str) else None

@@ -32,6 +32,9 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._closed = False
         self._pid = os.getpid()
+        self._generation = 0
+        #: The generation each lent connection was made in: those of an older one are not kept.
+        self._lent: dict[sqlite3.Connection, int] = {}
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -41,12 +44,28 @@ class ConnectionPool:
                 _INHERITED.extend(self._idle)
                 self._idle, self._pid = [], os.getpid()
             conn = self._idle.pop() if self._idle else None
+            generation = self._generation
         if conn is None:
             conn = self._connect()
+        with self._lock:
+            self._lent[conn] = generation
         try:
             yield conn
         finally:
             self._release(conn)
+
+    def discard_all(self, settle: Callable[[sqlite3.Connection], None]) -> None:
+        """Close the idle connections, after ``settle`` ran on one of them, and those in use once
+        their operation ends (their file was replaced); the next operations get new ones."""
+        with self._lock:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+        try:
+            if idle:
+                settle(idle[0])
+        finally:
+            for conn in idle:
+                conn.close()
 
     def close(self) -> None:
         """Close the idle connections; those in use are closed when their operation ends."""
@@ -60,7 +79,8 @@ class ConnectionPool:
         with self._lock:
             # A connection still in a transaction (its rollback failed) is closed, which rolls
             # back, rather than handed to the next caller.
-            keep = not self._closed and not conn.in_transaction and len(self._idle) < self._max_idle
+            current = self._lent.pop(conn, None) == self._generation
+            keep = current and not self._closed and not conn.in_transaction and len(self._idle) < self._max_idle
             if keep:
                 self._idle.append(conn)
         if not keep:

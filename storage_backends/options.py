@@ -1,30 +1,16 @@
-"""Checked conversion of the DynamoDB backend's options.
+"""Checked conversion of backend options.
 
 Options arrive as Python values from a config mapping or as strings from a URL query or the
-environment (``?max_attempts=5&create_table=false``), so each is converted here with an error
-that names the option and the value.
+environment (``?max_attempts=5&create=false``), so each is converted here with an error that
+names the option and the value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ...errors import StorageInitializationError
+from .errors import StorageInitializationError
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """How to reach DynamoDB. Credentials left as None come from boto3's default chain."""
-
-    region: str
-    endpoint: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    profile: str | None = None
 
 
 def as_text(name: str, value: object, *, optional: bool = True) -> str | None:
