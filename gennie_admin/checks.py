@@ -28,11 +28,12 @@ HINT_SHAPE = (
 HINT_URL = "Use memory://, file:///abs/dir, sqlite:///relative.sqlite3, sqlite:////abs.sqlite3 or dynamodb://table?region=…"
 HINT_TYPE = "Use memory, file, sqlite or dynamodb, or the dotted path of a GenerationStateStorage subclass."
 HINT_OPTION = "Remove the option or fix its spelling; the message lists the options this backend accepts."
+HINT_VALUE = "Fix the value: the message says what the backend accepts."
 HINT_PATH = "Point the path at a location the dashboard's user can read and write, or fix the permissions."
 
 
 def check_storage_setting(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    """Errors gennie_admin.E001–E005 for a GENNIE_STORAGE (or GENNIE_STORAGE_URL) that cannot work."""
+    """Errors gennie_admin.E001–E006 for a GENNIE_STORAGE (or GENNIE_STORAGE_URL) that cannot work."""
     setting = settings.GENNIE_STORAGE
     from_url = isinstance(setting, str) if setting else bool(os.environ.get("GENNIE_STORAGE_URL", "").strip())
     try:
@@ -49,6 +50,10 @@ def check_storage_setting(app_configs: Sequence[AppConfig] | None = None, **kwar
         options = check_options(backend_class, config["options"])
     except StorageInitializationError as exc:
         return [Error(f"Bad storage option: {exc}", hint=HINT_OPTION, id="gennie_admin.E004")]
+    try:
+        backend_class.validate_options(options)
+    except StorageInitializationError as exc:  # e.g. a DynamoDB table name DynamoDB would refuse
+        return [Error(f"Bad storage option value: {exc}", hint=HINT_VALUE, id="gennie_admin.E006")]
     return [
         Error(f"Storage {name} {problem}", hint=HINT_PATH, id="gennie_admin.E005")
         for name in PATH_OPTIONS

@@ -160,6 +160,12 @@ class GenerationStateStorage(abc.ABC):
         """Non-secret settings, for the dashboard's health page."""
         return {}
 
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> None:
+        """Refuse, with a ``StorageInitializationError``, option values that can never work, without
+        creating or contacting anything (what start-up checks call). By default: nothing to check."""
+        return None
+
     def identity(self) -> Hashable:
         """What names the data this storage holds, resolved (a file's device and inode, a table
         and where it is): two storages with equal identities are the same storage, however they

@@ -107,6 +107,25 @@ def test_e005_file_storage_directory_is_a_file(settings, tmp_path):
     assert error.id == "gennie_admin.E005" and "is not a directory" in error.msg
 
 
+@pytest.mark.parametrize("url", [
+    "dynamodb://no?region=eu-west-1",                          # too short for DynamoDB
+    "dynamodb://bad%20name?region=eu-west-1",                  # a space
+    "dynamodb://generations?region=eu-west-1&endpoint=ftp://x",
+    "dynamodb://generations?max_attempts=0",
+])
+def test_e006_option_values_the_backend_would_refuse(settings, url):
+    settings.GENNIE_STORAGE = url
+
+    [error] = check_storage_setting()
+    assert error.id == "gennie_admin.E006" and error.hint
+
+
+def test_a_good_dynamodb_setting_passes_without_contacting_it(settings):
+    settings.GENNIE_STORAGE = "dynamodb://video-gennie-generations?region=eu-west-1&endpoint=http://127.0.0.1:9"
+
+    assert check_storage_setting() == []
+
+
 def test_the_check_is_registered_at_start_up(settings):
     settings.GENNIE_STORAGE = {"type": "cassandra"}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -288,6 +289,12 @@ class DynamoDBStorage(GenerationStateStorage):
     def describe(self) -> dict[str, Any]:
         return {"table": self._table, "region": self._settings.region, "endpoint": self._settings.endpoint,
                 "index": INDEX_NAME, "create_table": self._create_table}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> None:
+        """Building one checks every option (table name, endpoint, numbers) and contacts nothing:
+        the clients are made, and the table looked at, on first use."""
+        cls(**options).close()
 
     def identity(self) -> tuple[Any, ...]:
         endpoint = (self._settings.endpoint or "").rstrip("/").lower()
