@@ -222,9 +222,18 @@ class GenerationStateStorage(abc.ABC):
         """Every generation in ``paging.sort_key`` order (oldest first): by default, keyset pages of
         ``_list``. A backend whose listing rescans everything per page overrides it."""
         query = ListQuery(newest_first=False, limit=min(batch_size, 500))
+        # A page reads one item past its end (to know whether another follows) and the next page
+        # reads it again: a document that cannot be read is reported once all the same.
+        reported: set[tuple[str | None, str | None]] = set()
+
+        def once(skipped: SkippedDocument) -> None:
+            if (key := (skipped.generation_id, skipped.location)) not in reported:
+                reported.add(key)
+                on_skip(skipped)
+
         while True:
             with self._track("list"):
-                page = self._list(query, on_skip)
+                page = self._list(query, once)
             yield from page.items
             if page.next_cursor is None:
                 return

@@ -8,6 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# Imported before any test runs: moto adds its request hook to botocore's built-in handlers when
+# imported, and a boto3 session made before that (the DynamoDB backend keeps one per process)
+# would never be mocked, so a later mock_aws test would reach for real AWS.
+from moto import mock_aws
+
 
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,8 +63,6 @@ def moto_server(moto_one_request_at_a_time: None) -> Iterator[str]:
 @pytest.fixture
 def aws_mock(aws_credentials: None, moto_one_request_at_a_time: None) -> Iterator[None]:
     """In-process moto for the whole test: every boto3 client made inside talks to it."""
-    from moto import mock_aws
-
     with mock_aws():
         yield
 

@@ -17,7 +17,9 @@ from .test_migrate_storage import NOW, ODD_ONES, seed
 
 @pytest.fixture
 def dynamodb_url(moto_server, dynamodb_table_name) -> str:
-    return f"dynamodb://{dynamodb_table_name}?region=us-east-1&endpoint={moto_server}"
+    # moto answers one request at a time (tests/conftest.py), so a read made while the migration
+    # writes waits its turn: longer than the backend's default read timeout, made for DynamoDB.
+    return f"dynamodb://{dynamodb_table_name}?region=us-east-1&endpoint={moto_server}&read_timeout=30"
 
 
 @pytest.fixture
@@ -75,6 +77,7 @@ def test_items_written_by_other_producers_are_indexed_then_migrated(urls, dynamo
 
 
 def test_dynamodb_that_is_down_is_one_command_error(urls):
+    seed(urls["file"], 1)  # a source that exists: a missing one may be refused before the target is tried
     down = "dynamodb://t-down?region=us-east-1&endpoint=http://127.0.0.1:9&max_attempts=1&connect_timeout=0.2"
     message, _, _ = run_failing("migrate_storage", "--source", urls["file"], "--target", down)
     assert message.startswith("indexing dynamodb (t-down) failed: ")

@@ -132,6 +132,30 @@ def test_a_corrupt_source_document_is_named_while_the_rest_migrates(tmp_path, fi
     assert len(documents(target_url)) == 39
 
 
+def test_a_directory_named_like_a_document_in_a_file_source_is_named_while_the_rest_migrates(tmp_path, file_url,
+                                                                                              target_url):
+    seed(file_url, 40)
+    (tmp_path / "files" / "x.json").mkdir()
+    message, out, err = run_failing("migrate_storage", "--source", file_url, "--target", target_url)
+    assert message == "1 document(s) failed to migrate (listed above)"
+    assert "Copied 40, skipped 0 (0 unchanged, 0 newer in the target), failed 1" in out
+    assert "  x.json: unreadable in the source: unreadable" in err
+    assert documents(target_url) == documents(file_url)
+    assert len(documents(target_url)) == 40
+
+
+def test_verify_counts_a_source_entry_it_cannot_read_as_a_difference(tmp_path, file_url, target_url):
+    seed(file_url, 20)
+    run("migrate_storage", "--source", file_url, "--target", target_url)
+    (tmp_path / "files" / "x.json").mkdir()  # appears after a clean run: only verify can find it
+    message, out, err = run_failing("migrate_storage", "--source", file_url, "--target", target_url, "--verify")
+    assert message == ("1 document(s) failed to migrate and 1 document(s) differ between source and target "
+                       "(listed above)")
+    assert "Copied 0, skipped 20 (20 unchanged, 0 newer in the target), failed 1" in out
+    assert "Verified 20 documents: 1 difference(s) in " in out
+    assert err.count("  x.json: unreadable in the source: ") == 2  # once as a failure, once as a difference
+
+
 def test_a_corrupt_sqlite_row_is_named_too(tmp_path):
     source_url = f"sqlite:///{tmp_path / 'source.sqlite3'}"
     seed(source_url, 30)
@@ -173,6 +197,7 @@ def test_a_target_that_is_down_stops_with_one_line(settings, file_url):
 
 
 def test_source_and_target_must_differ(file_url):
+    seed(file_url, 1)  # a source that exists: a missing one may be refused before they are compared
     with pytest.raises(CommandError, match="source and target are the same storage: file"):
         run("migrate_storage", "--source", file_url, "--target", file_url)
 

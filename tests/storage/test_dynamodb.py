@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import socket
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 
+import boto3
 import pytest
 from botocore.exceptions import BotoCoreError
 from botocore.stub import Stubber
@@ -36,10 +36,8 @@ def sent_requests(storage: DynamoDBStorage) -> dict[str, int]:
     return {name: stats["calls"] for name, stats in storage.get_metrics().details["requests"].items()}
 
 
-@pytest.fixture
-def storage(aws_mock, dynamodb_table_name) -> Iterator[DynamoDBStorage]:
-    with DynamoDBStorage(table_name=dynamodb_table_name) as storage:
-        yield storage
+#: ``storage`` (tests/storage/conftest.py) is DynamoDB in-process (moto's ``mock_aws``), on ``dynamodb_table_name``.
+pytestmark = pytest.mark.backends("dynamodb-mock")
 
 
 @pytest.fixture
@@ -478,3 +476,33 @@ def test_region_comes_from_the_option_else_the_environment_else_us_east_1(monkey
     storage = StorageFactory.from_url("dynamodb://t-region")
     assert storage.describe()["region"] == "us-east-1"
     assert client_of(storage).meta.region_name == "us-east-1"
+
+
+def test_create_false_refuses_a_missing_table_and_creates_none(aws_mock, dynamodb_table_name):
+    storage = StorageFactory.from_url(f"dynamodb://{dynamodb_table_name}?region=us-east-1", create=False)
+    with pytest.raises(StorageInitializationError, match=rf"{dynamodb_table_name}.*does not exist"):
+        storage.list_generations()
+    assert dynamodb_table_name not in boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"]
+
+
+def test_create_false_still_completes_an_existing_table_with_the_listing_index(aws_mock, dynamodb_table_name):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(  # laid out as the seed describes: no listing index
+        TableName=dynamodb_table_name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "generationId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "generationId", "AttributeType": "S"}],
+    )
+    storage = DynamoDBStorage(table_name=dynamodb_table_name, create=False)
+    assert storage.list_generations().items == []
+    indexes = client.describe_table(TableName=dynamodb_table_name)["Table"]["GlobalSecondaryIndexes"]
+    assert [index["IndexName"] for index in indexes] == ["gennie-created-index"]
+
+
+def test_identity_is_the_table_and_where_it_is(aws_mock):
+    def identity(**options):
+        return DynamoDBStorage(table_name="gennie-t", region="eu-west-1", **options).identity()
+
+    assert identity() == identity(max_attempts=2, read_timeout=9)
+    assert identity(endpoint="http://127.0.0.1:8000/") == identity(endpoint="HTTP://127.0.0.1:8000")
+    assert identity() != identity(endpoint="http://127.0.0.1:8000")
+    assert identity() != DynamoDBStorage(table_name="gennie-t", region="us-east-1").identity()

@@ -12,12 +12,16 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from storage_backends import ListQuery, StorageCorruptDocumentError, StorageFactory
+from storage_backends import ListQuery, SkippedDocument, StorageCorruptDocumentError
 
 from ..factories import ago
 
+#: ``storage`` (tests/storage/conftest.py) is DynamoDB over HTTP on ``dynamodb_table_name``: the seed's
+#: table. The storage sends nothing until first used, so it finds the table ``seed_table`` made.
+pytestmark = pytest.mark.backends("dynamodb-server")
 
-@pytest.fixture
+
+@pytest.fixture(autouse=True)
 def seed_table(moto_server, dynamodb_table_name) -> str:
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
     client.create_table(
@@ -34,12 +38,6 @@ def seed_table(moto_server, dynamodb_table_name) -> str:
             "createdAt": {"S": created}, "updatedAt": {"S": created},
         })
     return dynamodb_table_name
-
-
-@pytest.fixture
-def storage(seed_table, moto_server):
-    with StorageFactory.from_url(f"dynamodb://{seed_table}?endpoint={moto_server}") as storage:
-        yield storage
 
 
 def ids(page):
@@ -95,11 +93,16 @@ def test_items_other_producers_wrote_with_a_prompt_or_language_not_text_are_back
     assert storage.prepare_for_listing() == 0
 
 
-def test_a_corrupt_item_is_named_on_get_and_skipped_by_list_and_counts(storage, seed_table, moto_server, caplog):
+def put_corrupt_item(seed_table: str, moto_server: str, *, created: str) -> None:
+    """Another producer's item "bad" that is no generation state: its script is not a map."""
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
     client.put_item(TableName=seed_table, Item={
-        "generationId": {"S": "bad"}, "createdAt": {"S": ago(minutes=30)}, "script": {"S": "not a map"},
+        "generationId": {"S": "bad"}, "createdAt": {"S": created}, "script": {"S": "not a map"},
     })
+
+
+def test_a_corrupt_item_is_named_on_get_and_skipped_by_list_and_counts(storage, seed_table, moto_server, caplog):
+    put_corrupt_item(seed_table, moto_server, created=ago(minutes=30))
     storage.prepare_for_listing()
     with pytest.raises(StorageCorruptDocumentError, match="bad"):
         storage.get("bad")
@@ -107,3 +110,20 @@ def test_a_corrupt_item_is_named_on_get_and_skipped_by_list_and_counts(storage, 
         assert ids(storage.list_generations(ListQuery(limit=2))) == ["seed-new", "seed-mid"]
     assert "'bad'" in caplog.text
     assert sum(storage.count_by_status().values()) == 3
+
+
+# Oldest first, "bad" is third: pages of 3 read on past it to fill the first; pages of 2 read it
+# past the first one's end, and the second page reads it again.
+@pytest.mark.parametrize("batch_size", [3, 500, 2])
+def test_iteration_reports_a_corrupt_item_to_on_skip_and_yields_every_other(storage, seed_table, moto_server,
+                                                                            batch_size):
+    put_corrupt_item(seed_table, moto_server, created=ago(hours=2))  # between seed-mid and seed-new
+    storage.prepare_for_listing()
+    for _ in range(2):  # a migration run again must be told again
+        skipped = []
+        states = storage.iter_generations(batch_size=batch_size, on_skip=skipped.append)
+        assert [state.generation_id for state in states] == ["seed-old", "seed-mid", "seed-new"]
+        assert [report.label for report in skipped] == ["bad"]
+        [report] = skipped
+        assert isinstance(report, SkippedDocument) and report.generation_id == "bad"
+        assert "script" in report.reason

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from storage_backends import GenerationState, OnSkip
 from storage_backends.backends.memory import MemoryStorage
 from storage_backends.migration import migrate, verify
-from tests.factories import make_item
+
+from ..factories import make_item
 
 
 class NewestFirstStorage(MemoryStorage):

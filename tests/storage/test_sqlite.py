@@ -15,6 +15,7 @@ import pytest
 from storage_backends import (
     GenerationStatus,
     ListQuery,
+    SkippedDocument,
     Stage,
     StorageCorruptDocumentError,
     StorageFactory,
@@ -31,16 +32,8 @@ from storage_backends.backends.sqlite.schema import SCHEMA_VERSION
 from ..factories import ago, completed_stages, make_item
 from .processes import run_together
 
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "db" / "generations.sqlite3"
-
-
-@pytest.fixture
-def storage(path: Path):
-    with SQLiteStorage(path) as backend:
-        yield backend
+#: ``storage`` (tests/storage/conftest.py) is the SQLite backend on ``sqlite_path``.
+pytestmark = pytest.mark.backends("sqlite")
 
 
 def raw(path: Path) -> sqlite3.Connection:
@@ -54,15 +47,19 @@ def ids(page) -> list[str]:
 
 # -- corrupt rows ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("document, reason", [
+#: What a corrupt row's document holds, and what its report says.
+CORRUPT_ROWS = [
     ('{"generationId": "bad", "initialParams": ', "invalid JSON"),
     ('{"generationId": "bad", "script": "not a map"}', "script"),
     ("[1, 2, 3]", "not a JSON object"),
-])
-def test_a_corrupt_row_fails_get_by_id_while_listing_the_others_works(path, storage, caplog, document, reason):
+]
+
+
+@pytest.mark.parametrize("document, reason", CORRUPT_ROWS)
+def test_a_corrupt_row_fails_get_by_id_while_listing_the_others_works(sqlite_path, storage, caplog, document, reason):
     storage.save_many([make_item(name, created_at=ago(minutes=n)) for n, name in enumerate(["a", "bad", "c", "d"])],
                       preserve_timestamps=True)
-    raw(path).execute("UPDATE generations SET document = ? WHERE generation_id = 'bad'", (document,))
+    raw(sqlite_path).execute("UPDATE generations SET document = ? WHERE generation_id = 'bad'", (document,))
 
     with pytest.raises(StorageCorruptDocumentError) as info:
         storage.get("bad")
@@ -83,6 +80,25 @@ def test_a_corrupt_row_fails_get_by_id_while_listing_the_others_works(path, stor
     # Saving a good document over it repairs it.
     storage.save(make_item("bad", prompt="repaired"))
     assert storage.get("bad").prompt == "repaired"
+
+
+# Pages of 2 have g3 in the middle of the second; pages of 3 read it past the first one's end.
+@pytest.mark.parametrize("batch_size", [2, 500, 3])
+@pytest.mark.parametrize("document, reason", CORRUPT_ROWS)
+def test_iteration_reports_a_corrupt_row_to_on_skip_and_yields_every_other(sqlite_path, storage, document, reason,
+                                                                            batch_size):
+    names = [f"g{n}" for n in range(7)]
+    storage.save_many([make_item(name, created_at=ago(minutes=10 - n)) for n, name in enumerate(names)],
+                      preserve_timestamps=True)
+    raw(sqlite_path).execute("UPDATE generations SET document = ? WHERE generation_id = 'g3'", (document,))
+    for _ in range(2):  # a migration run again must be told again
+        skipped = []
+        states = storage.iter_generations(batch_size=batch_size, on_skip=skipped.append)
+        assert [state.generation_id for state in states] == ["g0", "g1", "g2", "g4", "g5", "g6"]
+        assert [report.label for report in skipped] == ["g3"]
+        [report] = skipped
+        assert isinstance(report, SkippedDocument) and report.generation_id == "g3"
+        assert reason in report.reason
 
 
 # -- query plans ----------------------------------------------------------------------------
@@ -106,29 +122,29 @@ def plan(path: Path, query: ListQuery, *, after=None, search: Search | None = No
     ListQuery(stage=Stage.AUDIO),
     ListQuery(language="FR"),
 ], ids=repr)
-def test_pages_read_an_index_in_page_order_never_the_whole_table(storage, path, query):
+def test_pages_read_an_index_in_page_order_never_the_whole_table(storage, sqlite_path, query):
     for after in (None, ("2026-01-01T00:00:00.000Z", "gen-1")):
-        steps = plan(path, query, after=after)
+        steps = plan(sqlite_path, query, after=after)
         assert any("USING INDEX generations_by_" in step for step in steps), steps
         assert "SCAN generations" not in steps
         assert not any("TEMP B-TREE" in step for step in steps), steps
 
 
-def test_search_uses_the_full_text_index(storage, path):
+def test_search_uses_the_full_text_index(storage, sqlite_path):
     # Matches come from the trigram index (idxStr "M": FTS5 answers the MATCH itself).
-    assert explain(path, MATCHES_SQL, ['"otter"']) == ["SCAN generations_fts VIRTUAL TABLE INDEX 0:M2"]
+    assert explain(sqlite_path, MATCHES_SQL, ['"otter"']) == ["SCAN generations_fts VIRTUAL TABLE INDEX 0:M2"]
     # A narrow search reads its few matches by rowid, whatever the other filters.
     query = ListQuery(search="Otter", status=GenerationStatus.FAILED)
-    narrow = plan(path, query, search=Search(rowids=(1, 2)))
+    narrow = plan(sqlite_path, query, search=Search(rowids=(1, 2)))
     assert "SEARCH generations USING INTEGER PRIMARY KEY (rowid=?)" in narrow, narrow
     # A broad one walks the ordered index and tests rows against the matches: no sort.
-    broad = plan(path, ListQuery(search="Otter"), search=Search(phrase='"otter"'))
+    broad = plan(sqlite_path, ListQuery(search="Otter"), search=Search(phrase='"otter"'))
     assert any("generations_fts" in step for step in broad), broad
     assert any("USING INDEX generations_by_created" in step for step in broad), broad
     assert not any("TEMP B-TREE" in step for step in broad), broad
 
 
-def test_the_full_text_index_follows_every_write(path, storage):
+def test_the_full_text_index_follows_every_write(sqlite_path, storage):
     storage.save(make_item("g1", prompt="Volcanoes erupting", created_at=ago(days=3)))
     storage.save(make_item("g2", prompt="Volcano cooking"))
     assert ids(storage.list_generations(ListQuery(search="volcano"))) == ["g2", "g1"]
@@ -140,7 +156,7 @@ def test_the_full_text_index_follows_every_write(path, storage):
     assert storage.list_generations(ListQuery(search="volcano")).items == []
     assert storage.list_generations(ListQuery(search="glacier")).items == []
     # FTS5's own consistency check against the content table.
-    raw(path).execute("INSERT INTO generations_fts (generations_fts) VALUES ('integrity-check')")
+    raw(sqlite_path).execute("INSERT INTO generations_fts (generations_fts) VALUES ('integrity-check')")
 
 
 def reference_item(n: int) -> dict:
@@ -184,17 +200,17 @@ def test_search_pages_match_the_reference_filter_broad_or_narrow(filled, search)
 
 # -- WAL, busy, processes -------------------------------------------------------------------
 
-def test_wal_mode_is_on(path, storage):
-    assert raw(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def test_wal_mode_is_on(sqlite_path, storage):
+    assert raw(sqlite_path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     details = storage.get_metrics().details
     assert details["wal"] is True and details["journal_mode"] == "wal"
     assert details["file_size_bytes"] > 0 and details["schema_version"] == SCHEMA_VERSION
 
 
-def test_a_busy_writer_is_waited_for_then_reported_while_readers_go_on(path):
-    storage = SQLiteStorage(path, timeout=0.2)
+def test_a_busy_writer_is_waited_for_then_reported_while_readers_go_on(sqlite_path):
+    storage = SQLiteStorage(sqlite_path, timeout=0.2)
     storage.save(make_item("g1"))
-    other = raw(path)
+    other = raw(sqlite_path)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     other.execute("UPDATE generations SET stage = stage")
     try:
@@ -219,10 +235,10 @@ def hammer_stage(path: str, stage: str, start) -> None:
     storage.close()
 
 
-def test_four_processes_updating_different_stages_lose_nothing(path, storage):
+def test_four_processes_updating_different_stages_lose_nothing(sqlite_path, storage):
     storage.save(make_item("shared"))
     stages = ["script", "audio", "baseVideo", "youtube"]
-    assert run_together(hammer_stage, [(str(path), stage) for stage in stages]) == [0] * len(stages)
+    assert run_together(hammer_stage, [(str(sqlite_path), stage) for stage in stages]) == [0] * len(stages)
     item = storage.get("shared").to_item()
     assert all(item[stage] == {"round": 49} for stage in stages)
     assert set(item["stageTimestamps"]) == {"initialParams", *stages}
@@ -241,9 +257,9 @@ def write_alongside(path: str, writer: int, start) -> None:
     storage.close()
 
 
-def test_two_writer_processes_with_saves_bulk_saves_updates_and_cleanup(path, storage):
+def test_two_writer_processes_with_saves_bulk_saves_updates_and_cleanup(sqlite_path, storage):
     storage.save_many([make_item("shared"), make_item("old", created_at=ago(days=2))], preserve_timestamps=True)
-    assert run_together(write_alongside, [(str(path), 1), (str(path), 2)]) == [0, 0]
+    assert run_together(write_alongside, [(str(sqlite_path), 1), (str(sqlite_path), 2)]) == [0, 0]
     assert storage.get_metrics().active_generations == 1 + 2 * 40 * 6
     assert not storage.exists("old")
     shared = storage.get("shared").to_item()
@@ -280,36 +296,36 @@ def test_an_unusable_path_is_an_initialization_error(tmp_path, make_path):
     assert info.value.__cause__ is not None or "file path" in str(info.value)
 
 
-def test_a_bad_timeout_is_an_initialization_error(path):
+def test_a_bad_timeout_is_an_initialization_error(sqlite_path):
     with pytest.raises(StorageInitializationError, match="timeout"):
-        SQLiteStorage(path, timeout="soon")
+        SQLiteStorage(sqlite_path, timeout="soon")
 
 
-def test_options_come_from_a_url(path):
-    with StorageFactory.from_url(f"sqlite:///{path}?timeout=2.5") as storage:
-        assert storage.describe() == {"path": str(path), "timeout": 2.5, "schema_version": SCHEMA_VERSION}
+def test_options_come_from_a_url(sqlite_path):
+    with StorageFactory.from_url(f"sqlite:///{sqlite_path}?timeout=2.5") as storage:
+        assert storage.describe() == {"path": str(sqlite_path), "timeout": 2.5, "schema_version": SCHEMA_VERSION}
 
 
-def test_reopening_sees_the_data_and_close_releases_every_connection(path):
-    storage = SQLiteStorage(path)
+def test_reopening_sees_the_data_and_close_releases_every_connection(sqlite_path):
+    storage = SQLiteStorage(sqlite_path)
     storage.save(make_item("g1", prompt="kept across restarts"))
     assert ids(storage.list_generations()) == ["g1"]
     storage.close()
     # The last connection to close checkpoints the WAL and removes it.
-    assert not Path(f"{path}-wal").exists()
-    with SQLiteStorage(path) as again:
+    assert not Path(f"{sqlite_path}-wal").exists()
+    with SQLiteStorage(sqlite_path) as again:
         assert again.get("g1").prompt == "kept across restarts"
         assert ids(again.list_generations(ListQuery(search="restarts"))) == ["g1"]
 
 
-def test_the_schema_version_is_recorded_and_a_newer_one_refused(path):
-    SQLiteStorage(path).close()
-    conn = raw(path)
+def test_the_schema_version_is_recorded_and_a_newer_one_refused(sqlite_path):
+    SQLiteStorage(sqlite_path).close()
+    conn = raw(sqlite_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StorageInitializationError, match="newer"):
-        SQLiteStorage(path)
+        SQLiteStorage(sqlite_path)
 
 
 def test_a_lone_surrogate_in_a_prompt_round_trips_and_searches(storage):
@@ -372,8 +388,49 @@ def test_a_forked_child_leaves_the_parents_connections_alone(storage):
     assert sqlite_pool._INHERITED == []
 
 
-def test_an_sqlite_without_trigrams_is_refused_clearly(path, monkeypatch):
+def test_an_sqlite_without_trigrams_is_refused_clearly(sqlite_path, monkeypatch):
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
     with pytest.raises(StorageInitializationError, match="SQLite 3.34.0 or later"):
-        SQLiteStorage(path)
-    assert not path.exists()
+        SQLiteStorage(sqlite_path)
+    assert not sqlite_path.exists()
+
+
+# -- opening without creating, empty files, identity ------------------------------------------
+
+def test_create_false_refuses_a_missing_database_and_creates_nothing(tmp_path):
+    with pytest.raises(StorageInitializationError, match="opened without creating one"):
+        StorageFactory.from_url(f"sqlite:///{tmp_path}/typo/generations.sqlite3", create=False)
+    with pytest.raises(StorageInitializationError, match="opened without creating one"):
+        SQLiteStorage(tmp_path / "typo.sqlite3", create="false")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_create_false_opens_an_existing_database(sqlite_path):
+    with SQLiteStorage(sqlite_path) as storage:
+        storage.save(make_item("g1"))
+    with StorageFactory.from_url(f"sqlite:///{sqlite_path}", create=False) as storage:
+        assert storage.exists("g1")
+
+
+def test_an_empty_file_is_refused_unless_allowed(tmp_path):
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    with pytest.raises(StorageInitializationError, match="empty file, not a database.*allow_empty_file=true"):
+        SQLiteStorage(empty, timeout=0.1)
+    assert empty.stat().st_size == 0  # left as it was
+    with StorageFactory.from_url(f"sqlite:///{empty}?allow_empty_file=true") as storage:
+        storage.save(make_item("g1"))
+        assert storage.exists("g1")
+
+
+def test_identity_is_the_file_however_the_path_is_spelled(sqlite_path, tmp_path):
+    SQLiteStorage(sqlite_path).close()
+    (tmp_path / "link.sqlite3").symlink_to(sqlite_path)
+    spellings = [sqlite_path, sqlite_path.parent / ".." / "db" / sqlite_path.name, tmp_path / "link.sqlite3"]
+    identities = set()
+    for path in spellings:
+        with SQLiteStorage(path, timeout=9) as storage:
+            identities.add(storage.identity())
+    assert len(identities) == 1
+    with SQLiteStorage(tmp_path / "other.sqlite3") as other:
+        assert other.identity() not in identities

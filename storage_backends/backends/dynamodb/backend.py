@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -296,7 +296,7 @@ class DynamoDBStorage(GenerationStateStorage):
         the clients are made, and the table looked at, on first use."""
         cls(**options).close()
 
-    def identity(self) -> tuple[Any, ...]:
+    def identity(self) -> Hashable:
         endpoint = (self._settings.endpoint or "").rstrip("/").lower()
         return ("dynamodb", self._table, self._settings.region, endpoint)
 

@@ -22,7 +22,7 @@ import os
 import secrets
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -96,7 +96,7 @@ class FileStorage(GenerationStateStorage):
     def describe(self) -> dict[str, Any]:
         return {"directory": str(self._directory)}
 
-    def identity(self) -> tuple[Any, ...]:
+    def identity(self) -> Hashable:
         try:
             stat = os.stat(self._directory)
         except OSError:

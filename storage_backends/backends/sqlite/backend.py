@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -284,7 +284,7 @@ class SQLiteStorage(GenerationStateStorage):
     def describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "timeout": self._timeout, "schema_version": SCHEMA_VERSION}
 
-    def identity(self) -> tuple[Any, ...]:
+    def identity(self) -> Hashable:
         return ("sqlite", database.identity(self._path) or str(self._path.resolve()))
 
     def _metrics_details(self) -> dict[str, Any]:

@@ -17,8 +17,6 @@ from urllib.parse import quote
 
 from ...errors import StorageInitializationError
 
-#: The first 16 bytes of every SQLite database file.
-SQLITE_HEADER = b"SQLite format 3\x00"
 #: How often an empty file is looked at again while another process may be creating it.
 _POLL_SECONDS = 0.05
 
@@ -36,25 +34,19 @@ def connect(path: Path, *, timeout: float, create: bool = False) -> sqlite3.Conn
 
 
 def check_file(path: Path, *, create: bool, allow_empty_file: bool, wait_seconds: float) -> None:
-    """Refuse, with a ``StorageInitializationError``, a path that must not be opened as the database:
-    missing (unless ``create``), not a regular file, not SQLite, or empty (unless ``allow_empty_file``:
-    an empty file is more often a mistake, such as a failed copy, than a database to start)."""
+    """Refuse, with a ``StorageInitializationError``, what SQLite itself would quietly accept: a
+    missing file (unless ``create``), or an empty one (unless ``allow_empty_file``: an empty file is
+    more often a mistake, such as a failed copy, than a database to start). A directory or a file
+    that is not SQLite is refused by SQLite on opening, with its own error as the cause."""
     if not path.exists():
         if create:
             return
         raise StorageInitializationError(f"no sqlite database at {path} (opened without creating one: check the path)")
-    if not path.is_file():
-        raise StorageInitializationError(f"cannot open sqlite storage at {path}: not a regular file")
-    if _settled_size(path, wait_seconds) == 0:
-        if allow_empty_file:
-            return
+    if path.is_file() and _settled_size(path, wait_seconds) == 0 and not allow_empty_file:
         raise StorageInitializationError(
             f"sqlite storage at {path} is an empty file, not a database: remove it, or allow it to become "
             "one with the option allow_empty_file=true"
         )
-    with open(path, "rb") as file:
-        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise StorageInitializationError(f"cannot open sqlite storage at {path}: file is not a database")
 
 
 def identity(path: Path) -> Identity | None:
