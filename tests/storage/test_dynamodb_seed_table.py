@@ -127,3 +127,23 @@ def test_iteration_reports_a_corrupt_item_to_on_skip_and_yields_every_other(stor
         [report] = skipped
         assert isinstance(report, SkippedDocument) and report.generation_id == "bad"
         assert "script" in report.reason
+
+
+def test_an_item_nested_past_the_limit_is_corrupt_never_a_recursion_error(storage, seed_table, moto_server):
+    """Real DynamoDB refuses items nested past 32 levels; moto (another producer's lax copy) does not."""
+    nested: dict = {"S": "bottom"}
+    for _ in range(40):
+        nested = {"M": {"x": nested}}
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
+    client.put_item(TableName=seed_table, Item={
+        "generationId": {"S": "deep"}, "createdAt": {"S": ago(hours=2)}, "script": nested,
+    })
+    storage.prepare_for_listing()
+    with pytest.raises(StorageCorruptDocumentError, match="nested more than 32 levels deep"):
+        storage.get("deep")
+    skipped = []
+    assert [s.generation_id for s in storage.iter_generations(on_skip=skipped.append)] == [
+        "seed-old", "seed-mid", "seed-new"]
+    [report] = skipped
+    assert (report.generation_id, report.reason) == ("deep", "nested more than 32 levels deep")
+    assert "deep" not in ids(storage.list_generations())
