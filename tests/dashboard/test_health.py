@@ -85,3 +85,15 @@ def test_healthz_says_nothing_else(client, settings):
     reset_storage()
 
     assert client.get(HEALTHZ).content == b'{"status": "ok"}'
+
+
+def test_the_health_page_shows_the_capacity_dynamodb_consumed(staff_client, settings, aws_mock, dynamodb_table_name):
+    settings.GENNIE_STORAGE = f"dynamodb://{dynamodb_table_name}?region=us-east-1"
+    reset_storage()
+    try:
+        staff_client.get(reverse("generations:list"))
+        html = staff_client.get(HEALTH).content.decode()
+    finally:
+        reset_storage()
+    assert "<dt>read_capacity_units</dt>" in html and "<dt>write_capacity_units</dt>" in html
+    assert "capacity_units" in html.split("<dt>requests</dt>")[1]

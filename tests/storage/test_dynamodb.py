@@ -506,3 +506,24 @@ def test_identity_is_the_table_and_where_it_is(aws_mock):
     assert identity(endpoint="http://127.0.0.1:8000/") == identity(endpoint="HTTP://127.0.0.1:8000")
     assert identity() != identity(endpoint="http://127.0.0.1:8000")
     assert identity() != DynamoDBStorage(table_name="gennie-t", region="us-east-1").identity()
+
+
+def test_every_data_request_asks_for_its_consumed_capacity_and_metrics_add_it_up(storage):
+    asked: list[str] = []
+    client_of(storage).meta.events.register(
+        "before-parameter-build.dynamodb", lambda params, model, **_: asked.append(
+            f"{model.name}:{params.get('ReturnConsumedCapacity')}"))
+    storage.save(make_item("g1"))
+    storage.get("g1")
+    storage.list_generations()
+    storage.save_many([make_item(f"b{n}") for n in range(30)])
+    storage.delete("g1")
+
+    data_requests = [entry for entry in asked if not entry.startswith(("DescribeTable", "CreateTable"))]
+    assert data_requests and all(entry.endswith(":TOTAL") for entry in data_requests)
+    details = storage.get_metrics().details
+    for operation in ("put_item", "get_item", "query", "batch_write_item", "delete_item"):
+        assert details["requests"][operation]["capacity_units"] > 0, operation
+    assert details["write_capacity_units"] >= sum(
+        details["requests"][name]["capacity_units"] for name in ("put_item", "batch_write_item", "delete_item"))
+    assert details["read_capacity_units"] >= details["requests"]["get_item"]["capacity_units"]

@@ -34,6 +34,10 @@ class ClientSettings:
     profile: str | None = None
 
 
+#: Requests that can report the capacity they consumed; reads are billed in read units, the rest in write units.
+READ_OPERATIONS = frozenset({"get_item", "batch_get_item", "query", "scan", "transact_get_items"})
+WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"})
+
 #: Error codes that mean "too many requests" (counted apart; botocore retries them first).
 THROTTLE_CODES = frozenset({
     "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
@@ -72,6 +76,8 @@ class DynamoDBCalls:
         self._client: Any = None
         self._lock = threading.Lock()
         self._stats: dict[str, OperationStats] = {}
+        #: Capacity units consumed, per request type (what AWS bills, table and indexes together).
+        self._capacity: dict[str, float] = {}
         self.retries = 0
         self.throttles = 0
 
@@ -85,8 +91,11 @@ class DynamoDBCalls:
         return self._client
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Send one request (``operation`` is the client method, e.g. ``"get_item"``)."""
+        """Send one request (``operation`` is the client method, e.g. ``"get_item"``); requests that
+        can report the capacity they consume are asked to (``ReturnConsumedCapacity``)."""
         client = self.client
+        if operation in READ_OPERATIONS | WRITE_OPERATIONS:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
         started = time.perf_counter()
         try:
             response = getattr(client, operation)(**params)
@@ -106,9 +115,13 @@ class DynamoDBCalls:
         with self._lock:
             requests = {
                 name: {**stats.model_dump(), "average_ms": round(stats.average_ms, 3)}
+                | ({"capacity_units": round(self._capacity[name], 3)} if name in self._capacity else {})
                 for name, stats in self._stats.items()
             }
-            return {"requests": requests, "retries": self.retries, "throttles": self.throttles}
+            units = {kind: round(sum(self._capacity.get(name, 0.0) for name in names), 3)
+                     for kind, names in (("read", READ_OPERATIONS), ("write", WRITE_OPERATIONS))}
+            return {"requests": requests, "retries": self.retries, "throttles": self.throttles,
+                    "read_capacity_units": units["read"], "write_capacity_units": units["write"]}
 
     def close(self) -> None:
         """Close the client's connections; a later call makes a new client."""
@@ -126,7 +139,13 @@ class DynamoDBCalls:
     def _record(self, operation: str, started: float, response: dict, *, failed: bool, throttled: bool) -> None:
         seconds = time.perf_counter() - started
         retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        consumed = response.get("ConsumedCapacity")
+        # One summary for a single-table request; a list (one per table) for batches and transactions.
+        units = sum(part.get("CapacityUnits", 0.0) for part in (consumed if isinstance(consumed, list)
+                                                                 else [consumed] if consumed else []))
         with self._lock:
             self._stats.setdefault(operation, OperationStats()).record(seconds, failed)
+            if consumed is not None:
+                self._capacity[operation] = self._capacity.get(operation, 0.0) + float(units)
             self.retries += retries
             self.throttles += throttled
