@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import socket
 import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import boto3
@@ -527,3 +528,59 @@ def test_every_data_request_asks_for_its_consumed_capacity_and_metrics_add_it_up
     assert details["write_capacity_units"] >= sum(
         details["requests"][name]["capacity_units"] for name in ("put_item", "batch_write_item", "delete_item"))
     assert details["read_capacity_units"] >= details["requests"]["get_item"]["capacity_units"]
+
+
+# -- billing modes and TTL --------------------------------------------------------------------
+
+def test_billing_mode_provisioned_creates_a_provisioned_table_and_index(aws_mock, dynamodb_table_name):
+    storage = StorageFactory.from_url(
+        f"dynamodb://{dynamodb_table_name}?region=us-east-1&billing_mode=provisioned&read_capacity=7&write_capacity=3")
+    storage.save(make_item("g1"))
+    table = client_of(storage).describe_table(TableName=dynamodb_table_name)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert (table["ProvisionedThroughput"]["ReadCapacityUnits"], table["ProvisionedThroughput"]["WriteCapacityUnits"]) \
+        == (7, 3)
+    [index] = table["GlobalSecondaryIndexes"]
+    assert (index["ProvisionedThroughput"]["ReadCapacityUnits"], index["ProvisionedThroughput"]["WriteCapacityUnits"]) \
+        == (7, 3)
+    assert storage.describe()["billing_mode"] == "PROVISIONED"
+
+
+def test_a_provisioned_seed_table_is_adopted_with_index_throughput_matching_the_table(aws_mock, dynamodb_table_name):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=dynamodb_table_name, BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 11, "WriteCapacityUnits": 4},
+        KeySchema=[{"AttributeName": "generationId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "generationId", "AttributeType": "S"}],
+    )
+    storage = DynamoDBStorage(table_name=dynamodb_table_name)
+    sent: list[dict] = []  # moto would take an index without throughput; the real service refuses it
+    client_of(storage).meta.events.register(
+        "before-parameter-build.dynamodb.UpdateTable", lambda params, **_: sent.append(params))
+    storage.save(make_item("g1"))
+    [update] = sent
+    created = update["GlobalSecondaryIndexUpdates"][0]["Create"]
+    assert created["ProvisionedThroughput"] == {"ReadCapacityUnits": 11, "WriteCapacityUnits": 4}
+    assert [state.generation_id for state in storage.list_generations().items] == ["g1"]
+
+
+def test_a_bad_billing_mode_is_refused_by_name(aws_mock):
+    with pytest.raises(StorageInitializationError, match="billing_mode"):
+        DynamoDBStorage(table_name="gennie-t", billing_mode="on-demand")
+
+
+def test_ttl_days_enables_ttl_and_writes_the_expiry_from_created_at(aws_mock, dynamodb_table_name):
+    storage = StorageFactory.from_url(f"dynamodb://{dynamodb_table_name}?region=us-east-1&ttl_days=7")
+    created = "2026-11-01T12:00:00.000Z"
+    storage.save_many([make_item("old", created_at=created), make_item("new")], preserve_timestamps=True)
+    storage.update("old", {"audio": {"url": "https://cdn.example.com/a.mp3"}})
+    client = client_of(storage)
+    ttl = client.describe_time_to_live(TableName=dynamodb_table_name)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "_gennieExpires")
+    raw = client.get_item(TableName=dynamodb_table_name, Key={"generationId": {"S": "old"}})["Item"]
+    expected = int(datetime(2026, 11, 1, 12, tzinfo=timezone.utc).timestamp()) + 7 * 86400
+    assert int(raw["_gennieExpires"]["N"]) == expected  # kept through the update
+    assert "_gennieExpires" not in storage.get("old").to_item()
+    assert storage.cleanup(timedelta(days=3)) == 1  # cleanup removes what its cut-off says, TTL or not
+    assert storage.exists("new") and not storage.exists("old")

@@ -33,6 +33,7 @@ from ...options import as_count, as_flag, as_number, as_text
 from .batch import get_all, write_all
 from .client import ClientSettings, DynamoDBCalls, make_client
 from .counts import TimedCache, count_by_status, count_items, scan_pages
+from .expiry import EXPIRES, expiry_attributes
 from .expressions import Expression, projection
 from .floats import float_hints, hint_name, restore_floats, whole_float_paths
 from .index import (
@@ -47,7 +48,7 @@ from .index import (
 )
 from .items import check_item_size, from_item_values, to_item_values
 from .listing import list_page
-from .table import ensure_table
+from .table import PAY_PER_REQUEST, PROVISIONED, TableLayout, ensure_table
 
 DEFAULT_TABLE = "video-gennie-generations"
 DEFAULT_REGION = "us-east-1"
@@ -69,7 +70,9 @@ class DynamoDBStorage(GenerationStateStorage):
         max_attempts: int | str = 3, create: bool | str | None = None,
         create_table: bool | str = True, count_cache_seconds: float | str = 30.0,
         list_read_budget: int | str = 2000, batch_deadline_seconds: float | str = 30.0,
-        table_wait_seconds: float | str = 120.0,
+        table_wait_seconds: float | str = 120.0, billing_mode: str = "pay_per_request",
+        read_capacity: int | str | None = None, write_capacity: int | str | None = None,
+        ttl_days: float | str | None = None,
     ) -> None:
         super().__init__()
         self._table = as_text("table_name", table_name, optional=False)
@@ -100,12 +103,20 @@ class DynamoDBStorage(GenerationStateStorage):
         # ``create_table=false``: neither create the table nor add the listing index to it. ``create``
         # (the option every backend shares; the commands open sources with create=false) decides
         # the table alone: an existing table is still completed, since its data is listed so.
-        self._add_index = as_flag("create_table", create_table)
-        self._create_table = self._add_index if create is None else as_flag("create", create)
+        add_index = as_flag("create_table", create_table)
+        self._ttl_days = None if ttl_days in (None, "") else as_number("ttl_days", ttl_days, minimum=0.001)
+        self._layout = TableLayout(
+            create=add_index if create is None else as_flag("create", create), add_index=add_index,
+            billing_mode=_billing_mode(billing_mode),
+            read_capacity=None if read_capacity in (None, "") else as_count("read_capacity", read_capacity, minimum=1),
+            write_capacity=None if write_capacity in (None, "") else as_count("write_capacity", write_capacity,
+                                                                              minimum=1),
+            ttl_attribute=EXPIRES if self._ttl_days else None,
+            wait_seconds=as_number("table_wait_seconds", table_wait_seconds, minimum=0),
+        )
         self._counts = TimedCache(as_number("count_cache_seconds", count_cache_seconds, minimum=0))
         self._read_budget = as_count("list_read_budget", list_read_budget, minimum=1)
         self._batch_deadline = as_number("batch_deadline_seconds", batch_deadline_seconds, minimum=0)
-        self._table_wait = as_number("table_wait_seconds", table_wait_seconds, minimum=0)
         self._ready = False
         self._ready_lock = threading.Lock()
         self._list_read = (0, 0)  # DynamoDB items read by the last list call, and by all of them
@@ -269,7 +280,7 @@ class DynamoDBStorage(GenerationStateStorage):
         try:
             table = self._health.call("describe_table", TableName=self._table)["Table"]
         except StorageOperationError as exc:
-            if exc.code != "ResourceNotFoundException" or not self._create_table:
+            if exc.code != "ResourceNotFoundException" or not self._layout.create:
                 return False
             # DynamoDB answers and the table is made on first use: make it now (waits until ACTIVE).
             self._ensure_ready()
@@ -288,7 +299,8 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def describe(self) -> dict[str, Any]:
         return {"table": self._table, "region": self._settings.region, "endpoint": self._settings.endpoint,
-                "index": INDEX_NAME, "create_table": self._create_table}
+                "index": INDEX_NAME, "create_table": self._layout.create,
+                "billing_mode": self._layout.billing_mode, "ttl_days": self._ttl_days}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:
@@ -310,8 +322,7 @@ class DynamoDBStorage(GenerationStateStorage):
         if not self._ready:
             with self._ready_lock:
                 if not self._ready:
-                    ensure_table(self._calls, self._table, create=self._create_table, add_index=self._add_index,
-                                 wait_seconds=self._table_wait)
+                    ensure_table(self._calls, self._table, self._layout)
                     self._ready = True
 
     def _request(self, operation: str, **params: Any) -> dict[str, Any]:
@@ -343,7 +354,8 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as sent, index attributes included, after DynamoDB's limits are checked."""
-        values = to_item_values({**item, **index_attributes(item), **float_hints(item)})
+        values = to_item_values(
+            {**item, **index_attributes(item), **float_hints(item), **expiry_attributes(item, self._ttl_days)})
         check_item_size(f"generation {item[ID_FIELD]!r}", values)
         return values
 
@@ -408,6 +420,13 @@ def _unchanged(expr: Expression, existing: dict[str, Any] | None) -> str:
     if CREATED not in existing:
         return f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(CREATED)})"
     return f"{expr.name(CREATED)} = {expr.value(existing[CREATED])}"
+
+
+def _billing_mode(value: object) -> str:
+    mode = str(value).strip().upper()
+    if mode not in (PAY_PER_REQUEST, PROVISIONED):
+        raise StorageInitializationError(f"option billing_mode must be pay_per_request or provisioned, got {value!r}")
+    return mode
 
 
 def _endpoint(endpoint: str | None) -> str | None:

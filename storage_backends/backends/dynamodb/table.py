@@ -2,12 +2,16 @@
 
 A table is reused when its key is ``generationId`` alone; any other key schema is refused
 (writing there would scatter documents). A table without the listing index (one laid out as
-the seed describes) gets it with ``UpdateTable``; existing items join it once backfilled.
+the seed describes) gets it with ``UpdateTable``; existing items join it once backfilled. A
+PROVISIONED table (the seed advises provisioned billing for high throughput) is adopted: the
+index it gets is given throughput too, from the options or matching the table's. With a TTL
+attribute, Time to Live is switched on for it.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ...documents import ID_FIELD
@@ -29,28 +33,47 @@ _ATTRIBUTES = [
 ]
 
 
-def ensure_table(calls: DynamoDBCalls, table: str, *, create: bool, add_index: bool, wait_seconds: float) -> None:
+PAY_PER_REQUEST, PROVISIONED = "PAY_PER_REQUEST", "PROVISIONED"
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How the table is made or completed: what may be done, how it is billed, its TTL attribute."""
+
+    create: bool = True
+    add_index: bool = True
+    billing_mode: str = PAY_PER_REQUEST
+    #: Throughput of a PROVISIONED table made here, and of an index added to one (None: the table's).
+    read_capacity: int | None = None
+    write_capacity: int | None = None
+    ttl_attribute: str | None = None
+    wait_seconds: float = 120.0
+
+
+def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
     """Make sure ``table`` exists with the right key and the listing index, creating the table if
-    ``create`` and adding the index if ``add_index``; errors name the AWS code."""
+    ``layout.create`` and adding the index if ``layout.add_index``; errors name the AWS code."""
     try:
         description = _describe(calls, table)
         if description is None:
-            if not create:
+            if not layout.create:
                 raise StorageInitializationError(
                     f"DynamoDB table {table!r} does not exist (ResourceNotFoundException): check the name, "
                     "or let the backend create it (create=true)"
                 )
-            description = _create(calls, table)
+            description = _create(calls, table, layout)
         _check_key(table, description)
         if not any(index["IndexName"] == INDEX_NAME for index in description.get("GlobalSecondaryIndexes", [])):
-            if not add_index:
+            if not layout.add_index:
                 raise StorageInitializationError(
                     f"DynamoDB table {table!r} has no index {INDEX_NAME!r}; "
                     "let the backend add it with create_table=true"
                 )
             calls.call("update_table", TableName=table, AttributeDefinitions=_ATTRIBUTES[1:],
-                       GlobalSecondaryIndexUpdates=[{"Create": _INDEX}])
-        _wait_until_active(calls, table, wait_seconds)
+                       GlobalSecondaryIndexUpdates=[{"Create": _index_for(description, layout)}])
+        _wait_until_active(calls, table, layout.wait_seconds)
+        if layout.ttl_attribute:
+            _enable_ttl(calls, table, layout.ttl_attribute)
     except StorageOperationError as exc:
         raise StorageInitializationError(f"cannot use DynamoDB table {table!r}: {exc}") from exc
 
@@ -64,18 +87,49 @@ def _describe(calls: DynamoDBCalls, table: str) -> dict[str, Any] | None:
         raise
 
 
-def _create(calls: DynamoDBCalls, table: str) -> dict[str, Any]:
+def _create(calls: DynamoDBCalls, table: str, layout: TableLayout) -> dict[str, Any]:
+    billing: dict[str, Any] = {"BillingMode": layout.billing_mode}
+    index = dict(_INDEX)
+    if layout.billing_mode == PROVISIONED:
+        billing["ProvisionedThroughput"] = index["ProvisionedThroughput"] = _throughput(
+            layout.read_capacity or 5, layout.write_capacity or 5)
     try:
         return calls.call(
-            "create_table", TableName=table, BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
-            AttributeDefinitions=_ATTRIBUTES, GlobalSecondaryIndexes=[_INDEX],
+            "create_table", TableName=table, KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
+            AttributeDefinitions=_ATTRIBUTES, GlobalSecondaryIndexes=[index], **billing,
         )["TableDescription"]
     except StorageOperationError as exc:
         if exc.code != "ResourceInUseException":
             raise
         # Another process created it at the same moment: use theirs.
         return calls.call("describe_table", TableName=table)["Table"]
+
+
+def _index_for(description: dict[str, Any], layout: TableLayout) -> dict[str, Any]:
+    """The listing index to add to an existing table: with throughput when the table is PROVISIONED
+    (DynamoDB refuses the index otherwise), from the options or else matching the table's own."""
+    mode = description.get("BillingModeSummary", {}).get("BillingMode")
+    table_throughput = description.get("ProvisionedThroughput", {})
+    # A table made PROVISIONED long ago may carry no BillingModeSummary, only its throughput.
+    if mode == PAY_PER_REQUEST or (mode is None and not table_throughput.get("ReadCapacityUnits")):
+        return _INDEX
+    return {**_INDEX, "ProvisionedThroughput": _throughput(
+        layout.read_capacity or table_throughput.get("ReadCapacityUnits") or 5,
+        layout.write_capacity or table_throughput.get("WriteCapacityUnits") or 5,
+    )}
+
+
+def _throughput(read: int, write: int) -> dict[str, int]:
+    return {"ReadCapacityUnits": int(read), "WriteCapacityUnits": int(write)}
+
+
+def _enable_ttl(calls: DynamoDBCalls, table: str, attribute: str) -> None:
+    """Switch Time to Live on for ``attribute`` unless it is on already (one request when it is)."""
+    current = calls.call("describe_time_to_live", TableName=table).get("TimeToLiveDescription", {})
+    if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and current.get("AttributeName") == attribute:
+        return
+    calls.call("update_time_to_live", TableName=table,
+               TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
 
 
 def _check_key(table: str, description: dict[str, Any]) -> None:
