@@ -218,6 +218,13 @@ class GenerationStateStorage(abc.ABC):
         """
         return 0
 
+    def recount(self) -> int:
+        """Recompute the aggregates the backend maintains as documents are written (DynamoDB's
+        counters) from the documents themselves; returns how many it counted. A full pass, for a
+        quiet hour (``manage.py recount``). Backends that count from their documents directly
+        keep nothing to repair: 0."""
+        return 0
+
     def _iter(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
         """Every generation in ``paging.sort_key`` order (oldest first): by default, keyset pages of
         ``_list``. A backend whose listing rescans everything per page overrides it."""

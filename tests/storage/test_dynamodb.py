@@ -244,9 +244,11 @@ def test_unprocessed_puts_of_save_many_are_sent_again(storage, batch_sizes):
     items = [make_item(f"g{n}", created_at=ago(days=1), updated_at=ago(days=1)) for n in range(3)]
     left = [{"PutRequest": {"Item": storage._encode(item)}} for item in items[1:]]
     with Stubber(client_of(storage)) as stub:
+        stub.add_response("batch_get_item", {"Responses": {storage._table: []}})  # the phases counted before
         stub.add_response("batch_write_item", {"UnprocessedItems": {storage._table: left}})
         stub.add_response("batch_write_item", {"UnprocessedItems": {}},
-                          expected_params={"RequestItems": {storage._table: left}})
+                          expected_params={"RequestItems": {storage._table: left}, "ReturnConsumedCapacity": "TOTAL"})
+        stub.add_response("update_item", {})  # the in-progress counter: +3
         assert storage.save_many(items, preserve_timestamps=True) == 3
         stub.assert_no_pending_responses()
     assert batch_sizes == [3, 2]
@@ -304,7 +306,8 @@ def test_a_missing_table_is_created_only_when_allowed(aws_mock, dynamodb_table_n
     storage.save(make_item("g1"))
     table = client_of(storage).describe_table(TableName=dynamodb_table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["gennie-created-index"]
+    assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == [
+        "gennie-created-index", "gennie-phase-index"]
     assert DynamoDBStorage(table_name=dynamodb_table_name, create_table=False).get("g1").generation_id == "g1"
 
 
@@ -414,7 +417,7 @@ def test_from_env_reads_the_seeds_variables(moto_server, dynamodb_table_name):
     })
     assert storage.describe() | {"create_table": True} == {
         "table": dynamodb_table_name, "region": "us-west-2", "endpoint": moto_server,
-        "index": "gennie-created-index", "create_table": True,
+        "index": "gennie-created-index", "create_table": True, "billing_mode": "PAY_PER_REQUEST", "ttl_days": None,
     }
     assert client_of(storage)._request_signer._credentials.access_key == "env-key"
     storage.save(make_item("g1"))
@@ -426,7 +429,7 @@ def test_explicit_credentials_win_over_the_environment():
     assert client_of(storage)._request_signer._credentials.access_key == "explicit"
     assert DynamoDBStorage().describe() | {"endpoint": None} == {
         "table": "video-gennie-generations", "region": "us-east-1", "endpoint": None,
-        "index": "gennie-created-index", "create_table": True,
+        "index": "gennie-created-index", "create_table": True, "billing_mode": "PAY_PER_REQUEST", "ttl_days": None,
     }
 
 
@@ -496,7 +499,7 @@ def test_create_false_still_completes_an_existing_table_with_the_listing_index(a
     storage = DynamoDBStorage(table_name=dynamodb_table_name, create=False)
     assert storage.list_generations().items == []
     indexes = client.describe_table(TableName=dynamodb_table_name)["Table"]["GlobalSecondaryIndexes"]
-    assert [index["IndexName"] for index in indexes] == ["gennie-created-index"]
+    assert sorted(index["IndexName"] for index in indexes) == ["gennie-created-index", "gennie-phase-index"]
 
 
 def test_identity_is_the_table_and_where_it_is(aws_mock):
@@ -540,9 +543,9 @@ def test_billing_mode_provisioned_creates_a_provisioned_table_and_index(aws_mock
     assert table["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
     assert (table["ProvisionedThroughput"]["ReadCapacityUnits"], table["ProvisionedThroughput"]["WriteCapacityUnits"]) \
         == (7, 3)
-    [index] = table["GlobalSecondaryIndexes"]
-    assert (index["ProvisionedThroughput"]["ReadCapacityUnits"], index["ProvisionedThroughput"]["WriteCapacityUnits"]) \
-        == (7, 3)
+    for index in table["GlobalSecondaryIndexes"]:
+        assert (index["ProvisionedThroughput"]["ReadCapacityUnits"],
+                index["ProvisionedThroughput"]["WriteCapacityUnits"]) == (7, 3)
     assert storage.describe()["billing_mode"] == "PROVISIONED"
 
 
@@ -559,9 +562,10 @@ def test_a_provisioned_seed_table_is_adopted_with_index_throughput_matching_the_
     client_of(storage).meta.events.register(
         "before-parameter-build.dynamodb.UpdateTable", lambda params, **_: sent.append(params))
     storage.save(make_item("g1"))
-    [update] = sent
-    created = update["GlobalSecondaryIndexUpdates"][0]["Create"]
-    assert created["ProvisionedThroughput"] == {"ReadCapacityUnits": 11, "WriteCapacityUnits": 4}
+    assert len(sent) == 2  # the listing index, then the phase index: one at a time
+    for update in sent:
+        created = update["GlobalSecondaryIndexUpdates"][0]["Create"]
+        assert created["ProvisionedThroughput"] == {"ReadCapacityUnits": 11, "WriteCapacityUnits": 4}
     assert [state.generation_id for state in storage.list_generations().items] == ["g1"]
 
 

@@ -12,9 +12,15 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from storage_backends import ListQuery, SkippedDocument, StorageCorruptDocumentError
+from storage_backends import (
+    ListQuery,
+    SkippedDocument,
+    StorageCorruptDocumentError,
+    StorageNotFoundError,
+    StorageValidationError,
+)
 
-from ..factories import ago
+from ..factories import ago, make_item
 
 #: ``storage`` (tests/storage/conftest.py) is DynamoDB over HTTP on ``dynamodb_table_name``: the seed's
 #: table. The storage sends nothing until first used, so it finds the table ``seed_table`` made.
@@ -78,7 +84,7 @@ def test_seed_items_become_listable_after_the_backfill(storage, seed_table, moto
     assert ids(storage.list_generations(ListQuery(search="OF SEED-N", language="en"))) == ["seed-new"]
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
     indexes = client.describe_table(TableName=seed_table)["Table"]["GlobalSecondaryIndexes"]
-    assert [index["IndexName"] for index in indexes] == ["gennie-created-index"]
+    assert sorted(index["IndexName"] for index in indexes) == ["gennie-created-index", "gennie-phase-index"]
     assert "_gennieShard" not in storage.get("seed-new").to_item()
 
 
@@ -147,3 +153,78 @@ def test_an_item_nested_past_the_limit_is_corrupt_never_a_recursion_error(storag
     [report] = skipped
     assert (report.generation_id, report.reason) == ("deep", "nested more than 32 levels deep")
     assert "deep" not in ids(storage.list_generations())
+
+
+# -- counts without scans -----------------------------------------------------------------------
+
+def counts_of(storage, stalled_after: timedelta = timedelta(days=30)) -> dict[str, int]:
+    """The non-zero counts; by default nothing here has been idle long enough to be stalled."""
+    return {status.value: count for status, count in storage.count_by_status(stalled_after).items() if count}
+
+
+def data_requests(storage) -> dict[str, int]:
+    return {name: stats["calls"] for name, stats in storage.get_metrics().details["requests"].items()}
+
+
+def test_counts_come_from_counters_and_the_phase_index_never_a_scan(storage, seed_table):
+    storage.prepare_for_listing()  # the seed's three items are counted once completed
+    assert counts_of(storage) == {"in_progress": 3}
+    before = data_requests(storage)
+    storage.count_by_status()
+    after = data_requests(storage)
+    spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    assert spent == {"batch_get_item": 1, "query": 1}  # the counter shards, the stalled key range
+    assert "scan" not in spent
+
+
+def test_counts_follow_saves_updates_phase_changes_deletes_and_cleanup(storage, seed_table):
+    storage.prepare_for_listing()
+    storage.save_many([make_item(f"new-{n}") for n in range(4)])
+    storage.save(make_item("another"))
+    assert counts_of(storage) == {"in_progress": 8}  # the seed's 3, then saves
+    storage.update("new-0", {"audio": {"status": "failed", "error": "TTS quota exceeded"}})
+    storage.update("new-1", {"finalVideo": {"url": "https://cdn.example.com/v.mp4"}})
+    storage.update("new-1", {"youtube": {"url": "https://youtu.be/x"}})  # completed stays completed
+    assert counts_of(storage) == {"in_progress": 6, "failed": 1, "completed": 1}
+    storage.save(make_item("new-1"))  # replaced by an in-progress document again
+    assert counts_of(storage) == {"in_progress": 7, "failed": 1}
+    storage.delete("new-0")
+    storage.delete("new-0")  # already gone: nothing more taken off
+    assert counts_of(storage) == {"in_progress": 7}
+    assert storage.get_metrics().active_generations == 7
+    assert storage.cleanup(timedelta(days=2)) == 1  # seed-old
+    assert counts_of(storage) == {"in_progress": 6}
+
+
+def test_stalled_is_split_from_in_progress_by_the_time_of_the_last_change(storage, seed_table):
+    storage.prepare_for_listing()  # seed items were last changed 1 h, 5 h and 3 days ago
+    storage.save(make_item("fresh"))
+    assert counts_of(storage, timedelta(minutes=30)) == {"in_progress": 1, "stalled": 3}
+    assert counts_of(storage, timedelta(hours=2)) == {"in_progress": 2, "stalled": 2}
+
+
+def test_a_recount_repairs_counts_that_drifted_from_raw_writes(storage, seed_table, moto_server):
+    storage.prepare_for_listing()
+    storage.save_many([make_item(f"ours-{n}") for n in range(3)])
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
+    client.delete_item(TableName=seed_table, Key={"generationId": {"S": "ours-0"}})  # behind the counters' back
+    client.put_item(TableName=seed_table, Item={  # another producer's finished generation
+        "generationId": {"S": "theirs"}, "createdAt": {"S": ago(minutes=5)}, "updatedAt": {"S": ago(minutes=1)},
+        "finalVideo": {"M": {"url": {"S": "https://cdn.example.com/f.mp4"}}},
+    })
+    assert counts_of(storage) == {"in_progress": 6}  # ours-0 still counted, theirs not yet
+    assert storage.recount() == 6
+    assert counts_of(storage) == {"in_progress": 5, "completed": 1}
+    assert storage.recount() == 6  # the same again
+    assert counts_of(storage) == {"in_progress": 5, "completed": 1}
+
+
+def test_counter_items_are_not_documents(storage, seed_table):
+    storage.save(make_item("g1"))
+    assert not storage.exists("_gennie#count#in_progress#0")
+    with pytest.raises(StorageNotFoundError):
+        storage.get("_gennie#count#in_progress#0")
+    with pytest.raises(StorageValidationError, match="reserved"):
+        storage.save(make_item("_gennie#count#completed#1"))
+    assert storage.prepare_for_listing() == 3  # the seed's items; never a counter
+    assert "_gennie#count#in_progress#0" not in [state.generation_id for state in storage.iter_generations()]

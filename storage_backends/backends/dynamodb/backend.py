@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...base import GenerationStateStorage, OnSkip, log_skip
+from ...base import GenerationStateStorage, OnSkip
 from ...documents import CREATED, ID_FIELD, MAX_DEPTH, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
 from ...errors import (
     StorageCorruptDocumentError,
@@ -28,11 +28,14 @@ from ...errors import (
     StorageOperationError,
     StorageValidationError,
 )
-from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument
+from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_count, as_flag, as_number, as_text
+from . import counters
 from .batch import get_all, write_all
 from .client import ClientSettings, DynamoDBCalls, make_client
-from .counts import TimedCache, count_by_status, count_items, scan_pages
+from .counters import COUNTER_PREFIX, refuse_counter_id
+from .counts import TimedCache, count_stalled, scan_pages
+from .derived import PHASE, PHASES, add_up, derived_attributes, phase_change, phase_of
 from .expiry import EXPIRES, expiry_attributes
 from .expressions import Expression, projection
 from .floats import float_hints, hint_name, restore_floats, whole_float_paths
@@ -41,7 +44,6 @@ from .index import (
     INDEX_NAME,
     LAST_CHANGE,
     SHARD,
-    index_attributes,
     prompt_attributes,
     refuse_index_names,
     strip_index,
@@ -139,13 +141,14 @@ class DynamoDBStorage(GenerationStateStorage):
                 condition = _unchanged(expr, existing)
             stored = stamp_for_save(item, now, existing_created_at=existing_created)
             params = {"ConditionExpression": condition, **expr.params()} if condition else {}
+            encoded = self._encode(stored)
             try:
-                self._request("put_item", Item=self._encode(stored), **params)
+                response = self._request("put_item", Item=encoded, ReturnValues="ALL_OLD", **params)
             except StorageOperationError as exc:
                 if exc.code != CONDITION_FAILED:
                     raise
                 continue
-            self._counts.clear()
+            self._count_change(phase_change(_phase(response.get("Attributes")), _phase(encoded)))
             return read_item(generation_id, stored)
         raise StorageOperationError(f"generation {generation_id!r} kept changing while being saved",
                                     code=CONDITION_FAILED, generation_id=generation_id)
@@ -157,6 +160,7 @@ class DynamoDBStorage(GenerationStateStorage):
             # Items stored as given are checked by encoding the puts below (once: a migration's hot path).
             if preserve_timestamps:
                 refuse_index_names(item)
+                refuse_counter_id(item[ID_FIELD])
             else:
                 self._check(item, now)
         if not preserve_timestamps:
@@ -164,8 +168,12 @@ class DynamoDBStorage(GenerationStateStorage):
             latest = [stamp_for_save(item, now, existing_created_at=created.get(item[ID_FIELD])) for item in latest]
         puts = [{"PutRequest": {"Item": self._encode(item)}} for item in latest]  # all checked before any write
         self._ensure_ready()
+        # BatchWriteItem returns no old images: the phases counted before are read first (a write by
+        # someone else in between can put a counter off until the next recount).
+        before = self._stored_phases([item[ID_FIELD] for item in latest])
         write_all(self._calls, self._table, puts, deadline_seconds=self._batch_deadline)
-        self._counts.clear()
+        self._count_change(add_up([phase_change(before.get(put["PutRequest"]["Item"][ID_FIELD]["S"]),
+                                                _phase(put["PutRequest"]["Item"])) for put in puts]))
 
     def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
         refuse_index_names(changes)
@@ -178,7 +186,7 @@ class DynamoDBStorage(GenerationStateStorage):
             for has_map in (True, False) if stage_times else (None,):
                 attributes = self._try_update(generation_id, changes, now, stage_times, has_map)
                 if attributes is not None:
-                    self._counts.clear()
+                    self._settle_phase(generation_id, attributes)
                     return self._read(attributes)
             if not stage_times or not self._get_raw(generation_id, ID_FIELD):
                 raise StorageNotFoundError(generation_id)
@@ -221,21 +229,49 @@ class DynamoDBStorage(GenerationStateStorage):
             raise
         return response["Attributes"]
 
+    def _settle_phase(self, generation_id: str, raw: dict[str, Any]) -> None:
+        """After an update, the item's counted phase (``_genniePhase``, written before the update
+        knew the rest of the document) is brought in line with its document, and the counters
+        with it. A conditional write swaps the old phase for the new, so of several writers racing
+        on one item exactly one moves the counters; the others read again and find it settled."""
+        for _ in range(_WRITE_ATTEMPTS):
+            counted, actual = _phase(raw), phase_of(strip_index(from_item_values(raw)))
+            if counted == actual:
+                return
+            expr = Expression()
+            change = f"SET {expr.name(PHASE)} = {expr.value(actual)}" if actual else f"REMOVE {expr.name(PHASE)}"
+            was = (f"{expr.name(PHASE)} = {expr.value(counted)}" if counted
+                   else f"attribute_not_exists({expr.name(PHASE)})")
+            condition = f"{was} AND {expr.name(UPDATED)} = {expr.value(from_item_values(raw).get(UPDATED))}"
+            try:
+                self._request("update_item", Key=_key(generation_id), UpdateExpression=change,
+                              ConditionExpression=condition, **expr.params())
+            except StorageOperationError as exc:
+                if exc.code != CONDITION_FAILED:
+                    raise
+                raw = self._get_raw(generation_id)
+                if raw is None:
+                    return  # deleted meanwhile: the delete took away the phase it found
+                continue
+            self._count_change(phase_change(counted, actual))
+            return
+
     def _delete(self, generation_id: str) -> bool:
         response = self._request("delete_item", Key=_key(generation_id), ReturnValues="ALL_OLD")
-        self._counts.clear()
-        return "Attributes" in response
+        old = response.get("Attributes")
+        self._count_change(phase_change(_phase(old), None))
+        return old is not None
 
     # -- reads ----------------------------------------------------------------------------
 
     def _get(self, generation_id: str) -> GenerationState:
-        raw = self._get_raw(generation_id)
+        raw = self._get_raw(generation_id) if not generation_id.startswith(COUNTER_PREFIX) else None
         if raw is None:
             raise StorageNotFoundError(generation_id)
         return self._read(raw)
 
     def _exists(self, generation_id: str) -> bool:
-        return self._get_raw(generation_id, ID_FIELD) is not None
+        return not generation_id.startswith(COUNTER_PREFIX) and self._get_raw(generation_id, ID_FIELD) is not None
 
     def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
         self._ensure_ready()
@@ -247,12 +283,33 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _count(self) -> int:
         self._ensure_ready()
-        return self._counts.get("generations", lambda: count_items(self._calls, self._table))
+        return self._counts.get("generations", lambda: sum(self._read_counters().values()))
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
+        """From the counters (one BatchGetItem) and the stalled ones' key range of the phase index:
+        no request grows with the table. Not cached here: a caller that shows them keeps them."""
         self._ensure_ready()
-        # Not cached here: a caller that shows them keeps them as long as it says (the dashboard does).
-        return count_by_status(self._calls, self._table, stalled_after, partial(self._readable, on_skip=log_skip))
+        counts = {GenerationStatus(phase): count for phase, count in self._read_counters().items()}
+        stalled = count_stalled(self._calls, self._table, format_timestamp(utcnow() - stalled_after))
+        counts[GenerationStatus.STALLED] = min(stalled, counts[GenerationStatus.IN_PROGRESS])
+        counts[GenerationStatus.IN_PROGRESS] -= counts[GenerationStatus.STALLED]
+        return counts
+
+    def _read_counters(self) -> dict[str, int]:
+        return counters.read(self._calls, self._table, deadline_seconds=self._batch_deadline)
+
+    def _stored_phases(self, generation_ids: list[str]) -> dict[str, str]:
+        """The phase each of these items is counted in now (absent ones are not)."""
+        expr = Expression()
+        found = get_all(self._calls, self._table, [_key(i) for i in generation_ids],
+                        projection={"ProjectionExpression": projection(expr, ID_FIELD, PHASE), **expr.params()},
+                        deadline_seconds=self._batch_deadline)
+        return {raw[ID_FIELD]["S"]: phase for raw in found if (phase := _phase(raw))}
+
+    def _count_change(self, change: dict[str, int]) -> None:
+        if change:
+            counters.add(self._calls, self._table, change)
+        self._counts.clear()
 
     # -- cleanup, health, metrics -----------------------------------------------------------
 
@@ -265,15 +322,21 @@ class DynamoDBStorage(GenerationStateStorage):
                f"(attribute_not_exists({indexed}) AND {created} >= {low} AND {created} < {high})")
         self._ensure_ready()
         pages = scan_pages(self._calls, TableName=self._table, FilterExpression=old,
-                           ProjectionExpression=projection(expr, ID_FIELD), **expr.params())
-        keys = (key for page in pages for key in page["Items"])
+                           ProjectionExpression=projection(expr, ID_FIELD, PHASE), **expr.params())
+        found = (raw for page in pages for raw in page["Items"])
         if dry_run:
-            return sum(1 for _ in keys)
-        # One stream of deletes across scan pages, so every batch but the last is full.
-        removed = write_all(self._calls, self._table, ({"DeleteRequest": {"Key": key}} for key in keys),
-                            deadline_seconds=self._batch_deadline)
-        if removed:
-            self._counts.clear()
+            return sum(1 for _ in found)
+        changes: list[dict[str, int]] = []
+
+        def deletes() -> Iterator[dict[str, Any]]:
+            for raw in found:
+                changes.append(phase_change(_phase(raw), None))
+                yield {"DeleteRequest": {"Key": _key(raw[ID_FIELD]["S"])}}
+
+        # One stream of deletes across scan pages, so every batch but the last is full. An item
+        # another cleanup deleted first is taken off its counter twice: recount puts that right.
+        removed = write_all(self._calls, self._table, deletes(), deadline_seconds=self._batch_deadline)
+        self._count_change(add_up(changes))
         return removed
 
     def _is_healthy(self) -> bool:
@@ -350,12 +413,13 @@ class DynamoDBStorage(GenerationStateStorage):
         """Refuse what DynamoDB would, before any request (the stored createdAt is not known yet,
         and a different one of the same format would not change the size)."""
         refuse_index_names(item)
+        refuse_counter_id(item[ID_FIELD])
         self._encode(stamp_for_save(item, now, existing_created_at=None))
 
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as sent, index attributes included, after DynamoDB's limits are checked."""
         values = to_item_values(
-            {**item, **index_attributes(item), **float_hints(item), **expiry_attributes(item, self._ttl_days)})
+            {**item, **derived_attributes(item), **float_hints(item), **expiry_attributes(item, self._ttl_days)})
         check_item_size(f"generation {item[ID_FIELD]!r}", values)
         return values
 
@@ -382,23 +446,31 @@ class DynamoDBStorage(GenerationStateStorage):
         items without them: safe at any time and more than once."""
         self._ensure_ready()
         expr = Expression()
-        missing = f"attribute_not_exists({expr.name(SHARD)})"
+        # Items without the index attributes, or (indexed before phases were kept) without a phase;
+        # a document that does not validate gets the index attributes only, once.
+        missing = (f"(attribute_not_exists({expr.name(SHARD)}) OR attribute_not_exists({expr.name(PHASE)}))"
+                   f" AND NOT begins_with({expr.name(ID_FIELD)}, {expr.value(COUNTER_PREFIX)})")
         done = 0
         for page in scan_pages(self._calls, TableName=self._table, FilterExpression=missing, **expr.params()):
             for raw in page["Items"]:
-                done += self._backfill_one(strip_index(from_item_values(raw)))
+                indexed = SHARD in raw
+                done += self._backfill_one(strip_index(from_item_values(raw)), indexed=indexed)
         return done
 
-    def _backfill_one(self, item: dict[str, Any]) -> bool:
+    def _backfill_one(self, item: dict[str, Any], *, indexed: bool) -> bool:
         expr = Expression()
-        keys = {SHARD, CREATED_KEY}
+        keys = {SHARD, CREATED_KEY, PHASE}
+        attributes = derived_attributes(item)
+        if indexed and PHASE not in attributes:
+            return False  # a document that does not validate: indexed already, nothing to count
         # Key attributes are set outright; copies an update may have written since the scan are kept.
         sets = [
             f"{expr.name(name)} = {expr.value(value)}" if name in keys
             else f"{expr.name(name)} = if_not_exists({expr.name(name)}, {expr.value(value)})"
-            for name, value in index_attributes(item).items()
+            for name, value in attributes.items()
         ]
-        condition = f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(SHARD)})"
+        completed = PHASE if PHASE in attributes else SHARD
+        condition = f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(completed)})"
         try:
             self._request("update_item", Key=_key(item[ID_FIELD]), UpdateExpression="SET " + ", ".join(sets),
                           ConditionExpression=condition, **expr.params())
@@ -406,7 +478,33 @@ class DynamoDBStorage(GenerationStateStorage):
             if exc.code == CONDITION_FAILED:  # deleted, saved or backfilled by someone else meanwhile
                 return False
             raise
+        self._count_change(phase_change(None, attributes.get(PHASE)))
         return True
+
+    def recount(self) -> int:
+        """Set the counters from the documents themselves (one Scan of the whole table), after
+        completing items other producers wrote; returns how many documents were counted. Writes
+        made while it runs may be counted in or out: run it when the table is quiet (cron)."""
+        self.prepare_for_listing()
+        counts = dict.fromkeys(PHASES, 0)
+        expr = Expression()
+        documents = f"NOT begins_with({expr.name(ID_FIELD)}, {expr.value(COUNTER_PREFIX)})"
+        for page in scan_pages(self._calls, TableName=self._table, FilterExpression=documents, **expr.params()):
+            for raw in page["Items"]:
+                actual = phase_of(strip_index(from_item_values(raw)))
+                if actual is None:
+                    continue
+                if _phase(raw) != actual:
+                    self._settle_phase(raw[ID_FIELD]["S"], raw)
+                counts[actual] += 1
+        counters.replace(self._calls, self._table, counts, deadline_seconds=self._batch_deadline)
+        self._counts.clear()
+        return sum(counts.values())
+
+
+def _phase(raw: dict[str, Any] | None) -> str | None:
+    """The phase a stored (or about to be stored) item is counted in."""
+    return raw.get(PHASE, {}).get("S") if raw else None
 
 
 def _key(generation_id: str) -> dict[str, Any]:

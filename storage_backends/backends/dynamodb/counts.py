@@ -1,9 +1,9 @@
-"""Counts that need a whole-table Scan.
+"""Reading what the counters cannot say alone, and a small cache.
 
-``DescribeTable``'s ``ItemCount`` is refreshed by AWS only every ~6 hours, so the number of
-generations is a ``Select=COUNT`` Scan, kept for ``max_age`` seconds (``TimedCache``) and dropped
-when this process writes; counts by status read the stage maps and are left for the caller
-to keep (one cache, which knows how old its counts are).
+The counters (``counters``) give each phase; the stalled ones among those in progress are a key
+range of the phase index (``count_stalled``). ``TimedCache`` keeps ``active_generations`` for
+the metrics; counts by status are left for the caller to keep (one cache, which knows its age).
+``scan_pages`` serves the whole-table passes that remain: cleanup, backfill and recount.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
-from datetime import timedelta
 from typing import Any
 
-from ...documents import CREATED, ID_FIELD, UPDATED
-from ...filtering import count_statuses
-from ...models import STAGES, GenerationState, GenerationStatus
+from ...models import GenerationStatus
 from .client import DynamoDBCalls
-from .expressions import Expression, projection
+from .derived import PHASE
+from .expressions import Expression
+from .index import LAST_CHANGE
+from .table import PHASE_INDEX_NAME
 
 
 class TimedCache:
@@ -62,16 +62,18 @@ def scan_pages(calls: DynamoDBCalls, **params: Any) -> Iterator[dict[str, Any]]:
         params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
 
-def count_items(calls: DynamoDBCalls, table: str) -> int:
-    return sum(page["Count"] for page in scan_pages(calls, TableName=table, Select="COUNT"))
-
-
-def count_by_status(calls: DynamoDBCalls, table: str, stalled_after: timedelta,
-                    read: Callable[[dict[str, Any]], GenerationState | None]) -> dict[GenerationStatus, int]:
-    """Statuses from the times and stage maps only (not the unknown attributes or index copies);
-    items ``read`` turns into None are not counted."""
+def count_stalled(calls: DynamoDBCalls, table: str, cutoff: str) -> int:
+    """Generations in progress whose last change is older than ``cutoff``: one key range of the
+    phase index (keys only), so the cost is the stalled ones', not the table's."""
     expr = Expression()
-    names = projection(expr, ID_FIELD, CREATED, UPDATED, *(stage.value for stage in STAGES))
-    pages = scan_pages(calls, TableName=table, ProjectionExpression=names, **expr.params())
-    states = (read(item) for page in pages for item in page["Items"])
-    return count_statuses((state for state in states if state is not None), stalled_after)
+    condition = (f"{expr.name(PHASE)} = {expr.value(GenerationStatus.IN_PROGRESS.value)} AND "
+                 f"{expr.name(LAST_CHANGE)} < {expr.value(cutoff)}")
+    params: dict[str, Any] = {"TableName": table, "IndexName": PHASE_INDEX_NAME, "KeyConditionExpression": condition,
+                              "Select": "COUNT", **expr.params()}
+    total = 0
+    while True:
+        response = calls.call("query", **params)
+        total += response["Count"]
+        if "LastEvaluatedKey" not in response:
+            return total
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -17,19 +17,34 @@ from typing import Any
 from ...documents import ID_FIELD
 from ...errors import StorageInitializationError, StorageOperationError
 from .client import DynamoDBCalls
-from .index import CREATED_KEY, INDEX_NAME, SHARD
+from .derived import PHASE
+from .index import CREATED_KEY, INDEX_NAME, LAST_CHANGE, SHARD
 
+PHASE_INDEX_NAME = "gennie-phase-index"
 _POLL_SECONDS = 1.0
-_INDEX = {
-    "IndexName": INDEX_NAME,
-    "KeySchema": [{"AttributeName": SHARD, "KeyType": "HASH"}, {"AttributeName": CREATED_KEY, "KeyType": "RANGE"}],
-    # Whole items in the index, so a page is one Query with no follow-up reads.
-    "Projection": {"ProjectionType": "ALL"},
-}
+_INDEXES = [
+    {
+        "IndexName": INDEX_NAME,
+        "KeySchema": [{"AttributeName": SHARD, "KeyType": "HASH"},
+                      {"AttributeName": CREATED_KEY, "KeyType": "RANGE"}],
+        # Whole items in the index, so a page is one Query with no follow-up reads.
+        "Projection": {"ProjectionType": "ALL"},
+    },
+    {
+        # Items by phase and last change: the stalled ones (in progress, idle since before a
+        # cut-off) are one key range, counted without reading anything else.
+        "IndexName": PHASE_INDEX_NAME,
+        "KeySchema": [{"AttributeName": PHASE, "KeyType": "HASH"},
+                      {"AttributeName": LAST_CHANGE, "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    },
+]
 _ATTRIBUTES = [
     {"AttributeName": ID_FIELD, "AttributeType": "S"},
     {"AttributeName": SHARD, "AttributeType": "S"},
     {"AttributeName": CREATED_KEY, "AttributeType": "S"},
+    {"AttributeName": PHASE, "AttributeType": "S"},
+    {"AttributeName": LAST_CHANGE, "AttributeType": "S"},
 ]
 
 
@@ -63,14 +78,22 @@ def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
                 )
             description = _create(calls, table, layout)
         _check_key(table, description)
-        if not any(index["IndexName"] == INDEX_NAME for index in description.get("GlobalSecondaryIndexes", [])):
+        present = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+        for index in _INDEXES:
+            if index["IndexName"] in present:
+                continue
             if not layout.add_index:
                 raise StorageInitializationError(
-                    f"DynamoDB table {table!r} has no index {INDEX_NAME!r}; "
+                    f"DynamoDB table {table!r} has no index {index['IndexName']!r}; "
                     "let the backend add it with create_table=true"
                 )
-            calls.call("update_table", TableName=table, AttributeDefinitions=_ATTRIBUTES[1:],
-                       GlobalSecondaryIndexUpdates=[{"Create": _index_for(description, layout)}])
+            # One index at a time: DynamoDB refuses a second while the first is being built.
+            _wait_until_active(calls, table, layout.wait_seconds)
+            # Only the attributes the new index's key uses: DynamoDB refuses definitions nothing uses.
+            used = {part["AttributeName"] for part in index["KeySchema"]}
+            calls.call("update_table", TableName=table,
+                       AttributeDefinitions=[a for a in _ATTRIBUTES if a["AttributeName"] in used],
+                       GlobalSecondaryIndexUpdates=[{"Create": _index_for(index, description, layout)}])
         _wait_until_active(calls, table, layout.wait_seconds)
         if layout.ttl_attribute:
             _enable_ttl(calls, table, layout.ttl_attribute)
@@ -89,14 +112,15 @@ def _describe(calls: DynamoDBCalls, table: str) -> dict[str, Any] | None:
 
 def _create(calls: DynamoDBCalls, table: str, layout: TableLayout) -> dict[str, Any]:
     billing: dict[str, Any] = {"BillingMode": layout.billing_mode}
-    index = dict(_INDEX)
+    indexes = [dict(index) for index in _INDEXES]
     if layout.billing_mode == PROVISIONED:
-        billing["ProvisionedThroughput"] = index["ProvisionedThroughput"] = _throughput(
-            layout.read_capacity or 5, layout.write_capacity or 5)
+        billing["ProvisionedThroughput"] = _throughput(layout.read_capacity or 5, layout.write_capacity or 5)
+        for index in indexes:
+            index["ProvisionedThroughput"] = billing["ProvisionedThroughput"]
     try:
         return calls.call(
             "create_table", TableName=table, KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
-            AttributeDefinitions=_ATTRIBUTES, GlobalSecondaryIndexes=[index], **billing,
+            AttributeDefinitions=_ATTRIBUTES, GlobalSecondaryIndexes=indexes, **billing,
         )["TableDescription"]
     except StorageOperationError as exc:
         if exc.code != "ResourceInUseException":
@@ -105,15 +129,15 @@ def _create(calls: DynamoDBCalls, table: str, layout: TableLayout) -> dict[str, 
         return calls.call("describe_table", TableName=table)["Table"]
 
 
-def _index_for(description: dict[str, Any], layout: TableLayout) -> dict[str, Any]:
-    """The listing index to add to an existing table: with throughput when the table is PROVISIONED
+def _index_for(index: dict[str, Any], description: dict[str, Any], layout: TableLayout) -> dict[str, Any]:
+    """An index to add to an existing table: with throughput when the table is PROVISIONED
     (DynamoDB refuses the index otherwise), from the options or else matching the table's own."""
     mode = description.get("BillingModeSummary", {}).get("BillingMode")
     table_throughput = description.get("ProvisionedThroughput", {})
     # A table made PROVISIONED long ago may carry no BillingModeSummary, only its throughput.
     if mode == PAY_PER_REQUEST or (mode is None and not table_throughput.get("ReadCapacityUnits")):
-        return _INDEX
-    return {**_INDEX, "ProvisionedThroughput": _throughput(
+        return index
+    return {**index, "ProvisionedThroughput": _throughput(
         layout.read_capacity or table_throughput.get("ReadCapacityUnits") or 5,
         layout.write_capacity or table_throughput.get("WriteCapacityUnits") or 5,
     )}
