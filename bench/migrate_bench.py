@@ -132,13 +132,13 @@ def _batch_writer_rate(endpoint: str, count: int, table_name: str) -> float:
     """
     import boto3
 
-    from storage_backends.backends.dynamodb.index import index_attributes
+    from storage_backends.backends.dynamodb.derived import derived_attributes
 
     with StorageFactory.from_url(f"dynamodb://{table_name}?region=us-east-1&endpoint={endpoint}") as storage:
         storage.list_generations()  # creates the table, with the listing index, as for the migration
     table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=endpoint).Table(table_name)
     # boto3's serializer wants Decimal for floats: converted before the clock starts.
-    items = [json.loads(json.dumps({**document, **index_attributes(document)}), parse_float=Decimal)
+    items = [json.loads(json.dumps({**document, **derived_attributes(document)}), parse_float=Decimal)
              for document in demo_generations(count, now=NOW)]
     started = time.monotonic()
     with table.batch_writer() as writer:
