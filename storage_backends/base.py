@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from .documents import normalize_changes, to_item, validate_id
 from .errors import StorageError, StorageNotFoundError, StorageValidationError
+from .exact_first import exact_hit, with_exact_first
 from .filtering import count_statuses
 from .models import (
     DEFAULT_STALLED_AFTER,
@@ -93,7 +94,8 @@ class GenerationStateStorage(abc.ABC):
             return self._exists(validate_id(generation_id))
 
     def list_generations(self, query: ListQuery | None = None) -> Page:
-        """One page of generations matching the query (newest first by default).
+        """One page of generations matching the query (newest first by default); a search equal
+        to a stored id has that generation first.
 
         A document that cannot be read is left out of the page (and logged), so one bad
         document never breaks a list; ``get`` names it with ``StorageCorruptDocumentError``.
@@ -102,7 +104,9 @@ class GenerationStateStorage(abc.ABC):
             query = query or ListQuery()
             if not isinstance(query, ListQuery):
                 raise StorageValidationError(f"query must be a ListQuery, got {type(query).__name__}")
-            return self._list(query, log_skip)
+            # A search equal to an id shows that generation first (see exact_first).
+            exact = exact_hit(query, self._get)
+            return with_exact_first(self._list(query, log_skip), query, exact)
 
     def iter_generations(self, batch_size: int = 500, on_skip: OnSkip | None = None) -> Iterator[GenerationState]:
         """Every generation, oldest first, read ``batch_size`` at a time (constant memory).

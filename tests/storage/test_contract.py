@@ -282,6 +282,33 @@ def test_list_searches_id_and_prompt_case_insensitively(assorted, search, expect
     assert set(ids(assorted.list_generations(ListQuery(search=search)))) == expected
 
 
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_a_search_equal_to_an_id_lists_it_first_then_the_other_matches_once(storage, newest_first):
+    # "gen-7" is the oldest; "gen-70".."gen-79" contain it and are newer, "x" mentions it in a prompt.
+    storage.save_many([make_item("gen-7", created_at=ago(days=9))]
+                      + [make_item(f"gen-7{n}", created_at=ago(hours=n + 1)) for n in range(10)]
+                      + [make_item("x", prompt="about gen-7", created_at=ago(minutes=5)), make_item("gen-8")],
+                      preserve_timestamps=True)
+    query = ListQuery(search="gen-7", limit=4, newest_first=newest_first)
+    pages = [storage.list_generations(query)]
+    while pages[-1].next_cursor:
+        pages.append(storage.list_generations(query.model_copy(update={"cursor": pages[-1].next_cursor})))
+    listed = [state.generation_id for page in pages for state in page.items]
+
+    assert listed[0] == "gen-7"
+    assert sorted(listed) == sorted(["gen-7", "x", *(f"gen-7{n}" for n in range(10))])  # each once
+    assert len(pages[0].items) == 4 and pages[0].prev_cursor is None
+
+
+def test_an_exact_id_is_first_only_if_it_passes_the_other_filters(storage):
+    storage.save_many([make_item("gen-7", created_at=ago(days=9), **completed_stages()),
+                       make_item("gen-70", created_at=ago(minutes=1))], preserve_timestamps=True)
+    in_progress = storage.list_generations(ListQuery(search="gen-7", status=GenerationStatus.IN_PROGRESS))
+    assert [state.generation_id for state in in_progress.items] == ["gen-70"]
+    one_at_a_time = storage.list_generations(ListQuery(search="gen-7", limit=1))
+    assert [state.generation_id for state in one_at_a_time.items] == ["gen-70"]  # pages of one: as usual
+
+
 def test_list_filters_by_created_range(assorted):
     from datetime import datetime, timezone
     now = datetime.now(timezone.utc)

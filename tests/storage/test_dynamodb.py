@@ -588,3 +588,15 @@ def test_ttl_days_enables_ttl_and_writes_the_expiry_from_created_at(aws_mock, dy
     assert "_gennieExpires" not in storage.get("old").to_item()
     assert storage.cleanup(timedelta(days=3)) == 1  # cleanup removes what its cut-off says, TTL or not
     assert storage.exists("new") and not storage.exists("old")
+
+
+def test_an_exact_id_search_costs_one_get_item_more_than_the_substring_search(storage):
+    storage.save_many([make_item(f"gen-{n}") for n in range(30)])
+    storage.list_generations()  # the table is ready
+    before = sent_requests(storage)
+    page = storage.list_generations(ListQuery(search="gen-2", limit=5))
+    after = sent_requests(storage)
+    spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    assert page.items[0].generation_id == "gen-2"
+    # The substring matches cost what a filtered page costs (the index's Query requests).
+    assert spent["get_item"] == 1 and set(spent) == {"get_item", "query"}
