@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError
 from botocore.stub import Stubber
 
 from storage_backends import (
+    GenerationStatus,
     ListQuery,
     StorageFactory,
     StorageInitializationError,
@@ -600,3 +601,32 @@ def test_an_exact_id_search_costs_one_get_item_more_than_the_substring_search(st
     assert page.items[0].generation_id == "gen-2"
     # The substring matches cost what a filtered page costs (the index's Query requests).
     assert spent["get_item"] == 1 and set(spent) == {"get_item", "query"}
+
+
+def test_a_phase_index_still_being_built_neither_blocks_use_nor_breaks_counts(storage):
+    storage.save_many([make_item("g1"), make_item("g2")])
+    table = {  # an older table's new index is CREATING, for hours on a large table
+        "TableName": storage._table, "TableStatus": "ACTIVE",
+        "KeySchema": [{"AttributeName": "generationId", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [{"IndexName": "gennie-created-index", "IndexStatus": "ACTIVE"},
+                                   {"IndexName": "gennie-phase-index", "IndexStatus": "CREATING"}],
+    }
+    fresh = DynamoDBStorage(table_name=storage._table)
+    with Stubber(client_of(fresh)) as stub:
+        stub.add_response("describe_table", {"Table": table})  # checked: both indexes are there
+        stub.add_response("describe_table", {"Table": table})  # waited for: the listing index alone
+        fresh._ensure_ready()
+        stub.assert_no_pending_responses()
+    with Stubber(client_of(fresh)) as stub:
+        keys = [{"generationId": {"S": f"_gennie#count#{p}#{n}"}} for p in ("in_progress", "completed", "failed")
+                for n in range(8)]
+        shard = {"generationId": {"S": "_gennie#count#in_progress#3"}, "_gennieCount": {"N": "2"}}
+        stub.add_response("batch_get_item", {"Responses": {storage._table: [shard]}},
+                          expected_params={"RequestItems": {storage._table: {
+                              "Keys": keys, "ConsistentRead": True, "ProjectionExpression": "#n0, #n1",
+                              "ExpressionAttributeNames": {"#n0": "generationId", "#n1": "_gennieCount"}}},
+                              "ReturnConsumedCapacity": "TOTAL"})
+        stub.add_client_error("query", service_error_code="ValidationException",
+                              service_message="Cannot read from backfilling global secondary index: gennie-phase-index")
+        counts = fresh.count_by_status()
+    assert counts[GenerationStatus.IN_PROGRESS] == 2 and counts[GenerationStatus.STALLED] == 0

@@ -8,17 +8,21 @@ the metrics; counts by status are left for the caller to keep (one cache, which 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
+from ...errors import StorageOperationError
 from ...models import GenerationStatus
 from .client import DynamoDBCalls
 from .derived import PHASE
 from .expressions import Expression
 from .index import LAST_CHANGE
 from .table import PHASE_INDEX_NAME
+
+logger = logging.getLogger(__name__)
 
 
 class TimedCache:
@@ -72,7 +76,14 @@ def count_stalled(calls: DynamoDBCalls, table: str, cutoff: str) -> int:
                               "Select": "COUNT", **expr.params()}
     total = 0
     while True:
-        response = calls.call("query", **params)
+        try:
+            response = calls.call("query", **params)
+        except StorageOperationError as exc:
+            if exc.code == "ValidationException" and "backfilling" in str(exc):
+                # The index an older table was just given is still being built: none counted stalled yet.
+                logger.warning("%s is still being built: stalled generations are counted in progress", PHASE_INDEX_NAME)
+                return 0
+            raise
         total += response["Count"]
         if "LastEvaluatedKey" not in response:
             return total

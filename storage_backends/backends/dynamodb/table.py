@@ -94,7 +94,9 @@ def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
             calls.call("update_table", TableName=table,
                        AttributeDefinitions=[a for a in _ATTRIBUTES if a["AttributeName"] in used],
                        GlobalSecondaryIndexUpdates=[{"Create": _index_for(index, description, layout)}])
-        _wait_until_active(calls, table, layout.wait_seconds)
+        # Listing needs its index; the phase index, which an older table gets here and which may take
+        # hours to build over a large one, is read by the stalled count alone (see counts.py).
+        _wait_until_active(calls, table, layout.wait_seconds, indexes=frozenset({INDEX_NAME}))
         if layout.ttl_attribute:
             _enable_ttl(calls, table, layout.ttl_attribute)
     except StorageOperationError as exc:
@@ -165,13 +167,16 @@ def _check_key(table: str, description: dict[str, Any]) -> None:
         )
 
 
-def _wait_until_active(calls: DynamoDBCalls, table: str, wait_seconds: float) -> None:
-    """Poll until the table and its index are ACTIVE, for at most ``wait_seconds``."""
+def _wait_until_active(calls: DynamoDBCalls, table: str, wait_seconds: float, *,
+                       indexes: frozenset[str] | None = None) -> None:
+    """Poll until the table and its indexes (only ``indexes``, if given) are ACTIVE, for at most
+    ``wait_seconds``."""
     deadline = time.monotonic() + wait_seconds
     while True:
         description = calls.call("describe_table", TableName=table)["Table"]
         statuses = [description["TableStatus"]]
-        statuses += [index.get("IndexStatus", "ACTIVE") for index in description.get("GlobalSecondaryIndexes", [])]
+        statuses += [index.get("IndexStatus", "ACTIVE") for index in description.get("GlobalSecondaryIndexes", [])
+                     if indexes is None or index["IndexName"] in indexes]
         if all(status == "ACTIVE" for status in statuses):
             return
         if time.monotonic() + _POLL_SECONDS > deadline:
