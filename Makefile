@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-dashboard bench-migrate chromium clean
+.PHONY: run test lint bench bench-dashboard bench-migrate bench-dynamodb chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -44,6 +44,10 @@ bench-dashboard: $(STAMP)
 
 bench-migrate: $(STAMP)
 	$(PY) bench/migrate_bench.py
+
+# Needs node and npm: dynalite is installed into bench/.dynalite on first use.
+bench-dynamodb: $(STAMP)
+	$(PY) bench/dynamodb_scale.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* artifacts .pytest_cache

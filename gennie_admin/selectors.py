@@ -1,4 +1,5 @@
-"""Reads behind the list page: one page of rows, and the counts by status.
+"""Reads behind the list page: one page of rows (``list_summaries``: no whole documents), and
+the counts by status.
 
 Counting is a full pass on backends that cannot count by index, so the counts are kept
 for ``GENNIE_COUNTS_CACHE_SECONDS`` per process and shown with the time they were taken. This
@@ -16,9 +17,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from storage_backends import (
-    GenerationState,
     GenerationStateStorage,
     GenerationStatus,
+    GenerationSummary,
     Stage,
     StorageValidationError,
 )
@@ -26,7 +27,6 @@ from storage_backends.models import utcnow
 
 from .forms import ListParams
 from .presentation.labels import STAGE_LABELS
-from .presentation.stage_cards import error_text
 
 PROMPT_CHARS = 90
 ERROR_CHARS = 300
@@ -66,15 +66,13 @@ class GenerationRow:
         return self.status in (GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED)
 
     @classmethod
-    def of(cls, state: GenerationState, *, now: datetime, stalled_after: timedelta) -> GenerationRow:
-        options = (state.initial_params.options if state.initial_params else None) or {}
-        aspect = options.get("aspectRatio") or options.get("aspect_ratio") or ""
-        failed = state.failed_stage
+    def of(cls, summary: GenerationSummary) -> GenerationRow:
+        failed = summary.failed_stage
         return cls(
-            generation_id=state.generation_id, prompt=state.prompt or "", language=state.language or "",
-            aspect_ratio=str(aspect), status=state.status_at(now, stalled_after), stage=state.current_stage,
-            failed_number=failed.index + 1 if failed else 0,
-            error=failure_summary(state, failed), created_at=state.created_at, updated_at=state.updated_at,
+            generation_id=summary.generation_id, prompt=summary.prompt or "", language=summary.language or "",
+            aspect_ratio=summary.aspect_ratio or "", status=summary.status, stage=summary.current_stage,
+            failed_number=failed.index + 1 if failed else 0, error=failure_summary(failed, summary.error),
+            created_at=summary.created_at, updated_at=summary.updated_at,
         )
 
 
@@ -117,11 +115,10 @@ class GenerationListing:
         return any(row.in_progress for row in self.rows)
 
 
-def failure_summary(state: GenerationState, failed: Stage | None) -> str:
+def failure_summary(failed: Stage | None, reason: str | None) -> str:
     """'Audio failed: TTS quota exceeded', cut to ``ERROR_CHARS``; "" when nothing failed."""
     if failed is None:
         return ""
-    reason = error_text(state.stage(failed))
     return shorten(f"{STAGE_LABELS[failed]} failed" + (f": {reason}" if reason else ""), ERROR_CHARS)
 
 
@@ -139,15 +136,15 @@ def generation_listing(
     """One page for ``params``; a cursor the storage refuses falls back to the unfiltered first page."""
     now, threshold = utcnow(), stalled_after()
     try:
-        page = storage.list_generations(params.to_query(now=now, stalled_after=threshold))
+        page = storage.list_summaries(params.to_query(now=now, stalled_after=threshold))
     except StorageValidationError as exc:
         problems = [*problems, f"cursor: {exc}"]
         params = ListParams()
-        page = storage.list_generations(params.to_query(now=now, stalled_after=threshold))
+        page = storage.list_summaries(params.to_query(now=now, stalled_after=threshold))
     return GenerationListing(
         backend=storage.backend_name,
         params=params,
-        rows=[GenerationRow.of(state, now=now, stalled_after=threshold) for state in page.items],
+        rows=[GenerationRow.of(summary) for summary in page.items],
         next_cursor=page.next_cursor,
         prev_cursor=page.prev_cursor,
         counts=status_counts(storage=storage),

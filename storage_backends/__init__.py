@@ -36,6 +36,7 @@ from .models import (
     VideoStage,
     YoutubeStage,
 )
+from .summaries import GenerationSummary, SummaryPage
 
 __all__ = [
     "BACKEND_ALIASES",
@@ -46,6 +47,7 @@ __all__ = [
     "GenerationState",
     "GenerationStateStorage",
     "GenerationStatus",
+    "GenerationSummary",
     "InitialParams",
     "KeywordsStage",
     "ListQuery",
@@ -64,6 +66,7 @@ __all__ = [
     "StorageNotFoundError",
     "StorageOperationError",
     "StorageValidationError",
+    "SummaryPage",
     "VideoStage",
     "YoutubeStage",
 ]

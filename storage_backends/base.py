@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from .documents import normalize_changes, to_item, validate_id
@@ -32,6 +32,7 @@ from .models import (
     format_timestamp,
     utcnow,
 )
+from .summaries import SummaryPage, summarize
 
 DEFAULT_CLEANUP_AGE = timedelta(hours=24)
 
@@ -46,6 +47,9 @@ class GenerationStateStorage(abc.ABC):
 
     #: Short name shown in metrics and on the dashboard.
     backend_name: ClassVar[str] = "custom"
+    #: How many ``save_many`` calls may usefully run at once (a migration's default number of
+    #: writers): a single-writer backend, such as SQLite or files, gains nothing from more.
+    write_concurrency: ClassVar[int] = 1
 
     def __init__(self) -> None:
         self._stats: dict[str, OperationStats] = {}
@@ -101,12 +105,20 @@ class GenerationStateStorage(abc.ABC):
         document never breaks a list; ``get`` names it with ``StorageCorruptDocumentError``.
         """
         with self._track("list"):
-            query = query or ListQuery()
-            if not isinstance(query, ListQuery):
-                raise StorageValidationError(f"query must be a ListQuery, got {type(query).__name__}")
+            query = _checked_query(query)
             # A search equal to an id shows that generation first (see exact_first).
             exact = exact_hit(query, self._get)
             return with_exact_first(self._list(query, log_skip), query, exact)
+
+    def list_summaries(self, query: ListQuery | None = None) -> SummaryPage:
+        """``list_generations`` as list rows: the same filters, order, cursors and exact id first,
+        without whole documents where the backend keeps summaries (see ``summaries``)."""
+        with self._track("list"):
+            query = _checked_query(query)
+            at = utcnow()
+            exact = exact_hit(query, self._get)
+            summary = summarize(exact, at=at, stalled_after=query.stalled_after) if exact else None
+            return with_exact_first(self._list_summaries(query, log_skip, at), query, summary)
 
     def iter_generations(self, batch_size: int = 500, on_skip: OnSkip | None = None) -> Iterator[GenerationState]:
         """Every generation, oldest first, read ``batch_size`` at a time (constant memory).
@@ -229,6 +241,13 @@ class GenerationStateStorage(abc.ABC):
         keep nothing to repair: 0."""
         return 0
 
+    def _list_summaries(self, query: ListQuery, on_skip: OnSkip, at: datetime) -> SummaryPage:
+        """A page of summaries, statuses taken at ``at``: by default the documents of ``_list``'s
+        page, summarized. Backends that store summaries read those instead."""
+        page = self._list(query, on_skip)
+        return SummaryPage(items=[summarize(state, at=at, stalled_after=query.stalled_after) for state in page.items],
+                           next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+
     def _iter(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
         """Every generation in ``paging.sort_key`` order (oldest first): by default, keyset pages of
         ``_list``. A backend whose listing rescans everything per page overrides it."""
@@ -276,6 +295,13 @@ class GenerationStateStorage(abc.ABC):
     def _record(self, operation: str, seconds: float, failed: bool) -> None:
         with self._stats_lock:
             self._stats.setdefault(operation, OperationStats()).record(seconds, failed)
+
+
+def _checked_query(query: ListQuery | None) -> ListQuery:
+    query = query or ListQuery()
+    if not isinstance(query, ListQuery):
+        raise StorageValidationError(f"query must be a ListQuery, got {type(query).__name__}")
+    return query
 
 
 def now() -> str:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from .documents import validate_id
 from .errors import StorageCorruptDocumentError, StorageNotFoundError, StorageValidationError
 from .filtering import matches
-from .models import GenerationState, ListQuery, Page
-from .paging import make_cursor, sort_key
+from .models import GenerationState, ListQuery
+from .paging import P, make_cursor, sort_key
+from .summaries import GenerationSummary
 
 
 def promotes(query: ListQuery) -> bool:
@@ -42,9 +43,10 @@ def exact_hit(query: ListQuery, get: Callable[[str], GenerationState]) -> Genera
     return state if matches(state, query) else None
 
 
-def with_exact_first(page: Page, query: ListQuery, exact: GenerationState | None) -> Page:
-    """The page with the exact hit on top and never twice. A full page gives up its last match to
-    make room, and the next page then starts after the match it keeps last."""
+def with_exact_first(page: P, query: ListQuery, exact: GenerationState | GenerationSummary | None) -> P:
+    """The page (of documents or of summaries, ``exact`` of the same kind) with the exact hit on
+    top and never twice. A full page gives up its last match to make room, and the next page then
+    starts after the match it keeps last."""
     if not promotes(query):
         return page
     rest = [state for state in page.items if state.generation_id != query.search]

@@ -19,15 +19,24 @@ target documents that sort up to its last key. That costs one streamed read of e
 (constant memory, batch reads where the backend has them) instead of a lookup per document.
 A target document is matched only at its own position, so one whose ``createdAt`` differs
 from the source's (another producer re-created it) counts as absent and is replaced.
+
+Writes go to ``workers`` threads at once (default: the target's ``write_concurrency``, 8 for
+DynamoDB, whose batch writes mostly wait on the network; 1 elsewhere), each batch split into
+chunks among them. Progress counts a batch only once it and every batch before it are written,
+so the count never runs ahead of the target. With several workers an interrupted run may have
+written later chunks but not earlier ones: that is fine, since a migration is idempotent and a
+rerun pairs with what the target holds, so it copies exactly what is missing.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -38,6 +47,8 @@ from .paging import SortKey, created_sort_value, sort_key
 from .prefetch import prefetched
 
 DEFAULT_BATCH_SIZE = 500
+#: The smallest chunk a batch is split into for a writer: a whole DynamoDB BatchWriteItem.
+MIN_CHUNK = 25
 #: How many failures or differences a report keeps by name; the counts go on.
 MAX_LISTED = 100
 
@@ -51,7 +62,7 @@ class Problems:
 
     count: int = 0
     listed: dict[str, str] = field(default_factory=dict)
-    # Added to from the reading thread (corrupt documents) and the writing one (refused ones).
+    # Added to from the reading thread (corrupt documents) and the writing ones (refused ones).
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, label: str, reason: str) -> None:
@@ -93,6 +104,7 @@ class TargetUnavailableError(StorageError):
 def migrate(
     source: GenerationStateStorage, target: GenerationStateStorage, *, overwrite: bool = False,
     dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress | None = None,
+    workers: int | None = None,
 ) -> MigrationReport:
     """Copy what the target lacks or holds an older version of (by ``updatedAt``), times included.
 
@@ -101,22 +113,34 @@ def migrate(
     others are copied all the same. A source or target that fails altogether raises ``StorageError``.
     Call ``prepare_for_listing()`` on both first (the command does, except in a dry run), or
     documents another producer wrote that a backend cannot list yet are neither copied nor seen.
+    ``workers``: how many ``save_many`` calls run at once (None: ``target.write_concurrency``).
     """
+    workers = target.write_concurrency if workers is None else workers
+    if workers < 1:
+        raise StorageValidationError("workers must be at least 1")
     report = MigrationReport()
     started = time.monotonic()
     total = _expected_count(source) if progress else None
     pairs = _Pairing(source, target, batch_size, on_skip=_failed_in_source(report.failed))
     done = 0
-    # Reading and matching run ahead in a thread while this one waits on the target's writes.
-    with closing(prefetched(_to_copy(batch, report, overwrite=overwrite) for batch in pairs)) as batches:
-        for read, to_copy in batches:
-            if to_copy and not dry_run:
-                _write(target, to_copy, report)
-            else:
-                report.copied += len(to_copy)
+
+    def advance(finished: list[int]) -> None:
+        nonlocal done
+        for read in finished:
             done += read
             if progress:
                 progress(done, total)
+
+    # Reading and matching run ahead in a thread while this one hands the writes out.
+    with closing(prefetched(_to_copy(batch, report, overwrite=overwrite) for batch in pairs)) as batches, \
+         _Writers(target, report, workers) as writers:
+        for read, to_copy in batches:
+            if dry_run:
+                report.copied += len(to_copy)
+                advance([read])
+            else:
+                advance(writers.write(read, to_copy))
+        advance(writers.drain())
     report.seconds = time.monotonic() - started
     return report
 
@@ -290,19 +314,81 @@ def _action(state: GenerationState, existing: GenerationState | None, *, overwri
     return "copy"
 
 
-def _write(target: GenerationStateStorage, states: list[GenerationState], report: MigrationReport) -> None:
-    """Write a batch at once; if it is refused, write one by one to name the documents at fault."""
+class _Writers:
+    """Writes batches with ``workers`` threads, each batch split into chunks among them.
+
+    At most ``2 * workers`` chunks are in flight (memory stays flat; a worker that finishes
+    finds the next chunk waiting). ``write`` and ``drain`` return the read counts of the batches
+    that are written, in order, each once every batch before it is too: progress never runs
+    ahead of the target. One worker writes in the calling thread, as the migration always did.
+    """
+
+    def __init__(self, target: GenerationStateStorage, report: MigrationReport, workers: int) -> None:
+        self._target, self._report, self._workers = target, report, workers
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="migrate-write") if workers > 1 else None
+        self._pending: collections.deque[tuple[int, list[Future[int]]]] = collections.deque()
+        self._in_flight = 0
+
+    def __enter__(self) -> _Writers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            # After an error, chunks not started are dropped and the running ones awaited:
+            # nothing writes to the target once ``migrate`` has returned or raised.
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def write(self, read: int, states: list[GenerationState]) -> list[int]:
+        """Start writing a batch of ``read`` source documents; the read counts of batches done."""
+        if self._pool is None:
+            if states:
+                self._report.copied += _write(self._target, states, self._report.failed)
+            return [read]
+        chunks = _split(states, self._workers)
+        finished = []
+        while self._pending and self._in_flight + len(chunks) > 2 * self._workers:
+            finished.append(self._finish_oldest())
+        self._pending.append((read, [self._pool.submit(_write, self._target, chunk, self._report.failed)
+                                     for chunk in chunks]))
+        self._in_flight += len(chunks)
+        while self._pending and all(future.done() for future in self._pending[0][1]):
+            finished.append(self._finish_oldest())
+        return finished
+
+    def drain(self) -> list[int]:
+        """Wait for every batch still being written; their read counts, in order."""
+        return [self._finish_oldest() for _ in range(len(self._pending))]
+
+    def _finish_oldest(self) -> int:
+        read, futures = self._pending.popleft()
+        self._in_flight -= len(futures)
+        for future in futures:
+            # Counted here, in one thread; a chunk's TargetUnavailableError is raised here too.
+            self._report.copied += future.result()
+        return read
+
+
+def _split(states: list[GenerationState], workers: int) -> list[list[GenerationState]]:
+    """About ``workers`` equal chunks, each a multiple of ``MIN_CHUNK`` but the last (whole batch requests)."""
+    size = max(1, math.ceil(len(states) / workers / MIN_CHUNK)) * MIN_CHUNK
+    return [states[start:start + size] for start in range(0, len(states), size)]
+
+
+def _write(target: GenerationStateStorage, states: list[GenerationState], failed: Problems) -> int:
+    """Write a chunk at once; if it is refused, write one by one to name the documents at fault.
+    Returns how many were written (a worker thread's result, counted by the caller)."""
     try:
-        report.copied += target.save_many(states, preserve_timestamps=True)
-        return
+        return target.save_many(states, preserve_timestamps=True)
     except StorageError:
         pass
+    copied = 0
     failures: list[StorageError] = []
     for state in states:
         try:
-            report.copied += target.save_many([state], preserve_timestamps=True)
+            copied += target.save_many([state], preserve_timestamps=True)
         except StorageError as exc:
             failures.append(exc)
-            report.failed.add(state.generation_id, f"not written to the target: {exc}")
+            failed.add(state.generation_id, f"not written to the target: {exc}")
     if len(failures) == len(states) and not all(isinstance(exc, StorageValidationError) for exc in failures):
         raise TargetUnavailableError(f"the target refused a whole batch: {failures[-1]}") from failures[-1]
+    return copied

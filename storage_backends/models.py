@@ -188,12 +188,7 @@ class GenerationState(_Document):
         self, now: datetime | None = None, stalled_after: timedelta = DEFAULT_STALLED_AFTER
     ) -> GenerationStatus:
         """The status at ``now``: ``phase``, or stalled: in progress, not updated for longer than ``stalled_after``."""
-        phase = self.phase
-        last_change = self.updated or self.created
-        waiting = phase is GenerationStatus.IN_PROGRESS and last_change is not None
-        if waiting and (now or utcnow()) - last_change > stalled_after:
-            return GenerationStatus.STALLED
-        return phase
+        return status_from(self.phase, self.updated or self.created, now or utcnow(), stalled_after)
 
     @property
     def status(self) -> GenerationStatus:
@@ -291,6 +286,14 @@ class StorageMetrics(BaseModel):
     def total_errors(self) -> int:
         """Failed calls across every operation."""
         return sum(op.errors for op in self.operations.values())
+
+
+def status_from(phase: GenerationStatus, last_change: datetime | None, now: datetime,
+                stalled_after: timedelta) -> GenerationStatus:
+    """The status rule: ``phase``, except that one in progress whose last change (updated, else
+    created) is older than ``stalled_after`` is stalled. One rule for documents and summaries."""
+    waiting = phase is GenerationStatus.IN_PROGRESS and last_change is not None
+    return GenerationStatus.STALLED if waiting and now - last_change > stalled_after else phase
 
 
 def utcnow() -> datetime:

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .cursors import decode_cursor, encode_cursor
 from .errors import StorageValidationError
 from .models import GenerationState, ListQuery, Page, format_timestamp, parse_timestamp
+from .summaries import GenerationSummary, SummaryPage
+
+P = TypeVar("P", Page, SummaryPage)
+T = TypeVar("T")
 
 SortKey = tuple[str, str]
 #: ``format_timestamp``'s output: UTC, milliseconds, a ``Z``.
@@ -39,12 +43,12 @@ class PagePosition:
         return key > self.key if ascending else key < self.key
 
 
-def sort_key(item: dict[str, Any] | GenerationState) -> SortKey:
+def sort_key(item: dict[str, Any] | GenerationState | GenerationSummary) -> SortKey:
     """The normalized sort key: a fixed-width UTC time (so strings sort as times) and the id."""
-    if isinstance(item, GenerationState):
-        created, generation_id = item.created_at, item.generation_id
-    else:
+    if isinstance(item, dict):
         created, generation_id = item.get("createdAt"), item["generationId"]
+    else:
+        created, generation_id = item.created_at, item.generation_id
     return created_sort_value(created), generation_id
 
 
@@ -84,24 +88,30 @@ def make_cursor(key: SortKey, direction: str, query: ListQuery) -> str:
 
 
 def build_page(
-    rows: Sequence[GenerationState], query: ListQuery, position: PagePosition,
-    key_of: Callable[[GenerationState], SortKey] = sort_key,
-) -> Page:
-    """Make a page from up to ``limit + 1`` rows read from ``position`` in its reading order."""
+    rows: Sequence[Any], query: ListQuery, position: PagePosition,
+    key_of: Callable[[Any], SortKey] = sort_key, page_type: type[P] = Page,
+) -> P:
+    """Make a page (of documents, or of summaries with ``page_type=SummaryPage``) from up to
+    ``limit + 1`` rows read from ``position`` in its reading order."""
+    items, next_cursor, prev_cursor = page_bounds(rows, query, position, key_of=key_of)
+    return page_type(items=items, next_cursor=next_cursor, prev_cursor=prev_cursor)
+
+
+def page_bounds(
+    rows: Sequence[T], query: ListQuery, position: PagePosition, *, key_of: Callable[[T], SortKey] = sort_key,
+) -> tuple[list[T], str | None, str | None]:
+    """A page's rows in the query's order and its next and previous cursors, from up to
+    ``limit + 1`` rows read from ``position`` in its reading order."""
     has_more = len(rows) > query.limit
     items = list(rows[: query.limit])
     if position.backwards:
         items.reverse()
     if not items:
-        return Page(items=[])
-
-    def cursor(item: GenerationState, direction: str) -> str:
-        return make_cursor(key_of(item), direction, query)
-
+        return [], None, None
     more_after = has_more if not position.backwards else True
     more_before = has_more if position.backwards else position.key is not None
-    return Page(
-        items=items,
-        next_cursor=cursor(items[-1], "n") if more_after else None,
-        prev_cursor=cursor(items[0], "p") if more_before else None,
+    return (
+        items,
+        make_cursor(key_of(items[-1]), "n", query) if more_after else None,
+        make_cursor(key_of(items[0]), "p", query) if more_before else None,
     )

@@ -208,6 +208,26 @@ def test_batch_size_is_bounded(file_url, target_url, size):
         run("migrate_storage", "--source", file_url, "--target", target_url, "--batch-size", size)
 
 
+@pytest.mark.parametrize("workers", ["0", "65"])
+def test_workers_are_bounded(file_url, target_url, workers):
+    with pytest.raises(CommandError, match=r"^--workers must be between 1 and 64$"):
+        run("migrate_storage", "--source", file_url, "--target", target_url, "--workers", workers)
+
+
+def test_several_workers_copy_everything_and_the_start_line_says_how_many(file_url, target_url):
+    seed(file_url, 300, extra=ODD_ONES)
+    out, err = run("migrate_storage", "--source", file_url, "--target", target_url, "--workers", "4",
+                   "--batch-size", "100", "--verify")
+    assert out.splitlines()[0].endswith(" (4 workers)")
+    assert "Copied 303, skipped 0 (0 unchanged, 0 newer in the target), failed 0" in out, err
+    assert "Verified 303 documents: 0 difference(s)" in out
+    assert documents(target_url) == documents(file_url)
+    # SQLite has one writer: that is the default.
+    out, _ = run("migrate_storage", "--source", file_url, "--target", target_url)
+    assert out.splitlines()[0].endswith(" (1 worker)")
+    assert "Copied 0, skipped 303 (303 unchanged" in out
+
+
 def test_a_bad_source_url_is_a_command_error(target_url):
     with pytest.raises(CommandError, match="cannot open storage nowhere: storage URL 'nowhere' has no scheme"):
         run("migrate_storage", "--source", "nowhere", "--target", target_url)

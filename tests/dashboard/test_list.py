@@ -76,12 +76,21 @@ def test_rows_link_to_their_detail_page(staff_client, generations):
 
 
 def test_prompt_is_truncated_with_the_full_text_on_hover(staff_client, storage):
-    prompt = "A very long prompt about otters " * 10
+    prompt = "A long prompt about otters " * 10  # 270 characters: a row's summary holds it whole
     storage.save({"generationId": "long", "initialParams": {"prompt": prompt}})
     html = staff_client.get(LIST).content.decode()
 
     assert f'title="{prompt}"' in html
     assert prompt[:60] in html and f">{prompt}<" not in html
+
+
+def test_a_prompt_longer_than_a_summary_holds_is_cut_on_hover_too(staff_client, storage):
+    prompt = "An even longer prompt about otters " * 20
+    storage.save({"generationId": "longer", "initialParams": {"prompt": prompt}})
+    html = staff_client.get(LIST).content.decode()
+
+    hover = re.search(r'title="(An even longer[^"]*)"', html).group(1)
+    assert len(hover) == 300 and hover.endswith("…") and prompt.startswith(hover[:-1])
 
 
 def test_search_box_is_focused_and_labelled(staff_client):

@@ -38,6 +38,12 @@ def sent_requests(storage: DynamoDBStorage) -> dict[str, int]:
     return {name: stats["calls"] for name, stats in storage.get_metrics().details["requests"].items()}
 
 
+def spent_since(storage: DynamoDBStorage, before: dict[str, int]) -> dict[str, int]:
+    """Requests sent since ``before`` (a ``sent_requests``), by operation."""
+    after = sent_requests(storage)
+    return {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+
+
 #: ``storage`` (tests/storage/conftest.py) is DynamoDB in-process (moto's ``mock_aws``), on ``dynamodb_table_name``.
 pytestmark = pytest.mark.backends("dynamodb-mock")
 
@@ -308,7 +314,7 @@ def test_a_missing_table_is_created_only_when_allowed(aws_mock, dynamodb_table_n
     table = client_of(storage).describe_table(TableName=dynamodb_table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == [
-        "gennie-created-index", "gennie-phase-index"]
+        "gennie-created-index", "gennie-phase-index", "gennie-status-index"]
     assert DynamoDBStorage(table_name=dynamodb_table_name, create_table=False).get("g1").generation_id == "g1"
 
 
@@ -500,7 +506,8 @@ def test_create_false_still_completes_an_existing_table_with_the_listing_index(a
     storage = DynamoDBStorage(table_name=dynamodb_table_name, create=False)
     assert storage.list_generations().items == []
     indexes = client.describe_table(TableName=dynamodb_table_name)["Table"]["GlobalSecondaryIndexes"]
-    assert sorted(index["IndexName"] for index in indexes) == ["gennie-created-index", "gennie-phase-index"]
+    assert sorted(index["IndexName"] for index in indexes) == [
+        "gennie-created-index", "gennie-phase-index", "gennie-status-index"]
 
 
 def test_identity_is_the_table_and_where_it_is(aws_mock):
@@ -563,7 +570,7 @@ def test_a_provisioned_seed_table_is_adopted_with_index_throughput_matching_the_
     client_of(storage).meta.events.register(
         "before-parameter-build.dynamodb.UpdateTable", lambda params, **_: sent.append(params))
     storage.save(make_item("g1"))
-    assert len(sent) == 2  # the listing index, then the phase index: one at a time
+    assert len(sent) == 3  # the listing, status and phase indexes: one at a time
     for update in sent:
         created = update["GlobalSecondaryIndexUpdates"][0]["Create"]
         assert created["ProvisionedThroughput"] == {"ReadCapacityUnits": 11, "WriteCapacityUnits": 4}
@@ -591,16 +598,32 @@ def test_ttl_days_enables_ttl_and_writes_the_expiry_from_created_at(aws_mock, dy
     assert storage.exists("new") and not storage.exists("old")
 
 
-def test_an_exact_id_search_costs_one_get_item_more_than_the_substring_search(storage):
-    storage.save_many([make_item(f"gen-{n}") for n in range(30)])
-    storage.list_generations()  # the table is ready
+def test_an_exact_id_search_costs_one_get_item_and_at_most_one_query(storage):
+    # Most items do not match, so a full page of substring matches would take several Queries.
+    storage.save_many([make_item(f"gen-{n}") for n in range(30)] + [make_item(f"other-{n}") for n in range(600)])
+    storage.list_summaries()  # the table is ready
     before = sent_requests(storage)
-    page = storage.list_generations(ListQuery(search="gen-2", limit=5))
-    after = sent_requests(storage)
-    spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    page = storage.list_summaries(ListQuery(search="gen-2", limit=20))
+    spent = spent_since(storage, before)
     assert page.items[0].generation_id == "gen-2"
-    # The substring matches cost what a filtered page costs (the index's Query requests).
-    assert spent["get_item"] == 1 and set(spent) == {"get_item", "query"}
+    assert spent == {"get_item": 1, "query": 1}
+    # The substring matches that one Query did not reach follow on later pages, none twice.
+    listed = [item.generation_id for item in page.items]
+    while page.next_cursor:
+        page = storage.list_summaries(ListQuery(search="gen-2", limit=20, cursor=page.next_cursor))
+        listed += [item.generation_id for item in page.items]
+    assert sorted(listed) == sorted(["gen-2", *(f"gen-2{n}" for n in range(10))])
+
+
+def test_documents_of_a_list_page_cost_one_batch_get_per_100(storage):
+    storage.save_many([make_item(f"gen-{n:03d}") for n in range(150)])
+    storage.list_summaries()
+    before = sent_requests(storage)
+    assert len(storage.list_generations(ListQuery(limit=120)).items) == 120
+    assert spent_since(storage, before) == {"query": 1, "batch_get_item": 2}
+    before = sent_requests(storage)
+    assert len(storage.list_summaries(ListQuery(limit=120)).items) == 120
+    assert spent_since(storage, before) == {"query": 1}  # rows from the index alone
 
 
 def test_a_phase_index_still_being_built_neither_blocks_use_nor_breaks_counts(storage):
@@ -609,12 +632,13 @@ def test_a_phase_index_still_being_built_neither_blocks_use_nor_breaks_counts(st
         "TableName": storage._table, "TableStatus": "ACTIVE",
         "KeySchema": [{"AttributeName": "generationId", "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [{"IndexName": "gennie-created-index", "IndexStatus": "ACTIVE"},
+                                   {"IndexName": "gennie-status-index", "IndexStatus": "ACTIVE"},
                                    {"IndexName": "gennie-phase-index", "IndexStatus": "CREATING"}],
     }
     fresh = DynamoDBStorage(table_name=storage._table)
     with Stubber(client_of(fresh)) as stub:
-        stub.add_response("describe_table", {"Table": table})  # checked: both indexes are there
-        stub.add_response("describe_table", {"Table": table})  # waited for: the listing index alone
+        stub.add_response("describe_table", {"Table": table})  # checked: every index is there
+        stub.add_response("describe_table", {"Table": table})  # waited for: the listing indexes alone
         fresh._ensure_ready()
         stub.assert_no_pending_responses()
     with Stubber(client_of(fresh)) as stub:

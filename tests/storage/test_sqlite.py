@@ -4,6 +4,7 @@ reopening and schema versions."""
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import sqlite3
@@ -24,10 +25,11 @@ from storage_backends import (
     StorageValidationError,
 )
 from storage_backends.backends.memory import MemoryStorage
-from storage_backends.backends.sqlite import SQLiteStorage
+from storage_backends.backends.sqlite import SQLiteStorage, schema
 from storage_backends.backends.sqlite import pool as sqlite_pool
 from storage_backends.backends.sqlite.query import BROAD_SEARCH, MATCHES_SQL, Search, plan_search, select_page
 from storage_backends.backends.sqlite.schema import SCHEMA_VERSION
+from storage_backends.documents import read_item
 
 from ..factories import ago, completed_stages, make_item
 from .processes import run_together
@@ -326,6 +328,36 @@ def test_the_schema_version_is_recorded_and_a_newer_one_refused(sqlite_path):
     conn.close()
     with pytest.raises(StorageInitializationError, match="newer"):
         SQLiteStorage(sqlite_path)
+
+
+def test_a_version_1_database_gets_its_summary_columns_and_loses_nothing(sqlite_path):
+    sqlite_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(sqlite_path)
+    schema.MIGRATIONS[0](conn)  # the database as the first schema left it, filled by that version
+    conn.execute("PRAGMA user_version = 1")
+    failed = make_item("old-failed", prompt="Volcanoes", created_at=ago(hours=1), updated_at=ago(hours=1),
+                       script={"content": "x"}, audio={"status": "failed", "error": {"message": "TTS quota"}})
+    for item in (failed, make_item("old-ok", created_at=ago(hours=2), updated_at=ago(hours=2))):
+        state = read_item(item["generationId"], item)
+        values = schema.row_values(item, state, json.dumps(item))
+        conn.execute("INSERT INTO generations (generation_id, created_key, updated_key, phase, stage, language,"
+                     " search_id, search_prompt, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     values[:8] + values[-1:])
+    conn.execute("INSERT INTO generations (generation_id, created_key, updated_key, phase, language, search_id,"
+                 " search_prompt, document) VALUES ('broken', '', '', 'in_progress', '', 'broken', '', '{not json')")
+    conn.commit()
+    conn.close()
+
+    with SQLiteStorage(sqlite_path) as storage:
+        summaries = {s.generation_id: s for s in storage.list_summaries().items}
+        assert (summaries["old-failed"].error, summaries["old-failed"].prompt) == ("TTS quota", "Volcanoes")
+        assert summaries["old-ok"].aspect_ratio == "16:9"
+        assert ids(storage.list_generations(ListQuery(search="volcano"))) == ["old-failed"]  # full-text index kept
+        with pytest.raises(StorageCorruptDocumentError):
+            storage.get("broken")
+        storage.update("old-ok", {"script": {"content": "y"}})
+        assert ids(storage.list_generations(ListQuery(search="old-"))) == ["old-failed", "old-ok"]
+    assert raw(sqlite_path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_lone_surrogate_in_a_prompt_round_trips_and_searches(storage):

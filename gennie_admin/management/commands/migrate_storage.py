@@ -19,6 +19,8 @@ from ..storages import failures_as_command_errors, open_storage, storage_label
 
 #: Exit status of a run stopped with Ctrl-C, as shells report it.
 INTERRUPTED = 130
+#: A bound against typos: more writers than this only wait on each other at the target.
+MAX_WORKERS = 64
 
 
 class Command(BaseCommand):
@@ -42,17 +44,24 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
             help=f"documents per read and write, 1-500 (default {DEFAULT_BATCH_SIZE})",
         )
+        parser.add_argument(
+            "--workers", type=int, metavar="N",
+            help=f"batch writes run at once, 1-{MAX_WORKERS} (default: the target's own, 8 on DynamoDB, 1 elsewhere)",
+        )
 
     def handle(self, *args: object, source: str, target: str | None, overwrite: bool, dry_run: bool, verify: bool,
-               batch_size: int, verbosity: int, **options: object) -> None:
+               batch_size: int, workers: int | None, verbosity: int, **options: object) -> None:
         if not 1 <= batch_size <= 500:
             raise CommandError("--batch-size must be between 1 and 500")
+        if workers is not None and not 1 <= workers <= MAX_WORKERS:
+            raise CommandError(f"--workers must be between 1 and {MAX_WORKERS}")
         self.verbosity = verbosity
         # The source is only read: a mistyped one must not be created (the target may be).
         with open_storage(source, create=False) as origin, open_storage(target) as destination:
             try:
                 self._run(
-                    origin, destination, overwrite=overwrite, dry_run=dry_run, check=verify, batch_size=batch_size
+                    origin, destination, overwrite=overwrite, dry_run=dry_run, check=verify, batch_size=batch_size,
+                    workers=destination.write_concurrency if workers is None else workers,
                 )
             except KeyboardInterrupt:
                 raise CommandError(
@@ -61,11 +70,12 @@ class Command(BaseCommand):
                 ) from None
 
     def _run(self, source: GenerationStateStorage, target: GenerationStateStorage, *, overwrite: bool,
-             dry_run: bool, check: bool, batch_size: int) -> None:
+             dry_run: bool, check: bool, batch_size: int, workers: int) -> None:
         labels = storage_label(source), storage_label(target)
         if source.identity() == target.identity():  # however the two were spelled
             raise CommandError(f"source and target are the same storage: {labels[0]}")
-        self._say(f"{'Dry run: ' if dry_run else ''}migrating {labels[0]} -> {labels[1]}")
+        writers = "" if dry_run else f" ({workers} worker{'s' if workers > 1 else ''})"
+        self._say(f"{'Dry run: ' if dry_run else ''}migrating {labels[0]} -> {labels[1]}{writers}")
         if not dry_run:
             for storage, label in zip((source, target), labels, strict=True):
                 with failures_as_command_errors(f"indexing {label} failed"):
@@ -76,7 +86,8 @@ class Command(BaseCommand):
         try:
             with failures_as_command_errors("migration stopped (run the same command again to resume)"):
                 report = migrate(
-                    source, target, overwrite=overwrite, dry_run=dry_run, batch_size=batch_size, progress=progress
+                    source, target, overwrite=overwrite, dry_run=dry_run, batch_size=batch_size, progress=progress,
+                    workers=workers,
                 )
         finally:
             if progress:

@@ -11,45 +11,49 @@ and limits (``items``), aliasing (``expressions``), the index
 from __future__ import annotations
 
 import os
+import random
 import re
 import threading
-from collections.abc import Hashable, Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...base import GenerationStateStorage, OnSkip
-from ...documents import CREATED, ID_FIELD, MAX_DEPTH, STAGE_TIMES, UPDATED, read_item, stage_times_for, stamp_for_save
+from ...documents import CREATED, ID_FIELD, MAX_DEPTH, STAGE_TIMES, UPDATED, apply_update, read_item, stamp_for_save
 from ...errors import (
     StorageCorruptDocumentError,
     StorageInitializationError,
     StorageNotFoundError,
     StorageOperationError,
-    StorageValidationError,
 )
+from ...exact_first import promotes
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_count, as_flag, as_number, as_text
+from ...summaries import GenerationSummary, SummaryPage, stored_summary, summarize
 from . import counters
-from .batch import get_all, write_all
+from .batch import Backoff, get_all, write_all
 from .client import ClientSettings, DynamoDBCalls, make_client
 from .counters import COUNTER_PREFIX, refuse_counter_id
 from .counts import TimedCache, count_stalled, scan_pages
-from .derived import PHASE, PHASES, add_up, derived_attributes, phase_change, phase_of
+from .derived import (
+    DERIVED_NAMES,
+    PHASE,
+    PHASES,
+    SUMMARY,
+    add_up,
+    derived_attributes,
+    phase_change,
+    phase_of,
+    summary_fields_of,
+)
 from .expiry import EXPIRES, expiry_attributes
 from .expressions import Expression, projection
-from .floats import float_hints, hint_name, restore_floats, whole_float_paths
-from .index import (
-    CREATED_KEY,
-    INDEX_NAME,
-    LAST_CHANGE,
-    SHARD,
-    prompt_attributes,
-    refuse_index_names,
-    strip_index,
-)
-from .items import check_item_size, from_item_values, to_item_values
-from .listing import list_page
+from .floats import float_hints, restore_floats
+from .index import CREATED_KEY, INDEX_NAME, PREFIX, SHARD, refuse_index_names, strip_index
+from .items import check_item_size, from_attribute_value, from_item_values, to_item_values
+from .listing import RowPage, page_rows
 from .table import PAY_PER_REQUEST, PROVISIONED, TableLayout, ensure_table
 
 DEFAULT_TABLE = "video-gennie-generations"
@@ -58,12 +62,15 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 #: A conditional write is retried this often when another writer changed the item in between.
 _WRITE_ATTEMPTS = 5
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+#: Changed by every write of this backend (see ``new_token``).
+WRITE_TOKEN = f"{PREFIX}Write"
 
 
 class DynamoDBStorage(GenerationStateStorage):
     """One DynamoDB table keyed by ``generationId``, with the listing index this backend maintains."""
 
     backend_name = "dynamodb"
+    write_concurrency = 8  # BatchWriteItem calls wait on the network, not on each other
 
     def __init__(
         self, *, table_name: str = DEFAULT_TABLE, region: str | None = None, endpoint: str | None = None,
@@ -176,85 +183,67 @@ class DynamoDBStorage(GenerationStateStorage):
                                                 _phase(put["PutRequest"]["Item"])) for put in puts]))
 
     def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
+        """Read, merge, and put back on the condition that nobody wrote in between (optimistic
+        locking, as AWS's DynamoDBMapper does with a version attribute): the derived attributes
+        and counters follow from the whole new document in the same single write. A strongly
+        consistent read costs a quarter of what a second write of the item would."""
         refuse_index_names(changes)
+        if generation_id.startswith(COUNTER_PREFIX):
+            raise StorageNotFoundError(generation_id)
         # As in every backend, stage times are the storage's to keep (see documents.apply_update).
         changes = {name: value for name, value in changes.items() if name != STAGE_TIMES}
-        stage_times = stage_times_for(changes, now)
+        # A change too big on its own is refused before any request; the merged item is checked too.
         check_item_size(f"the change to generation {generation_id!r}", to_item_values(changes))
-        for _ in range(_WRITE_ATTEMPTS):
-            # Most items hold a stageTimestamps map, which is written into; the others get a new one.
-            for has_map in (True, False) if stage_times else (None,):
-                attributes = self._try_update(generation_id, changes, now, stage_times, has_map)
-                if attributes is not None:
-                    self._settle_phase(generation_id, attributes)
-                    return self._read(attributes)
-            if not stage_times or not self._get_raw(generation_id, ID_FIELD):
+        # Writers racing on one item retry after a short random wait, so one of them wins each round.
+        conflicts = Backoff(self._batch_deadline, base=0.005, cap=0.1)
+        while True:
+            raw = self._get_raw(generation_id)
+            if raw is None:
                 raise StorageNotFoundError(generation_id)
-        raise StorageOperationError(f"generation {generation_id!r} kept changing while being updated",
-                                    code=CONDITION_FAILED, generation_id=generation_id)
-
-    def _try_update(self, generation_id: str, changes: dict[str, Any], now: str,
-                    stage_times: dict[str, str], has_map: bool | None) -> dict[str, Any] | None:
-        """One conditional UpdateItem; None when its condition failed."""
-        expr = Expression()
-        values = {**changes, UPDATED: now, LAST_CHANGE: now}
-        if "initialParams" in changes:
-            values.update(prompt_attributes(changes["initialParams"]))
-        sets = [f"{expr.name(name)} = {expr.value(value)}" for name, value in values.items()]
-        # Each changed attribute's float hint is replaced with it (or removed: no whole floats now).
-        hints = {hint_name(name): whole_float_paths(value) for name, value in changes.items()}
-        sets += [f"{expr.name(name)} = {expr.value(paths)}" for name, paths in hints.items() if paths]
-        removes = [expr.name(name) for name, paths in hints.items() if not paths]
-        condition = f"attribute_exists({expr.name(ID_FIELD)})"
-        if has_map is not None:
-            is_map = f"attribute_type({expr.name(STAGE_TIMES)}, {expr.value('M')})"
-            if has_map:
-                sets += [f"{expr.name(STAGE_TIMES, stage)} = {expr.value(at)}" for stage, at in stage_times.items()]
-                condition += f" AND {is_map}"
-            else:
-                sets.append(f"{expr.name(STAGE_TIMES)} = {expr.value(stage_times)}")
-                condition += f" AND NOT {is_map}"
-        try:
-            response = self._request(
-                "update_item", Key=_key(generation_id),
-                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
-                ConditionExpression=condition, ReturnValues="ALL_NEW", **expr.params(),
-            )
-        except StorageOperationError as exc:
-            if exc.code == CONDITION_FAILED:
-                return None
-            if exc.code == "ValidationException" and "size" in str(exc):
-                raise StorageValidationError(f"generation {generation_id!r} would exceed DynamoDB's item size: "
-                                             f"{exc}") from exc
-            raise
-        return response["Attributes"]
-
-    def _settle_phase(self, generation_id: str, raw: dict[str, Any]) -> None:
-        """After an update, the item's counted phase (``_genniePhase``, written before the update
-        knew the rest of the document) is brought in line with its document, and the counters
-        with it. A conditional write swaps the old phase for the new, so of several writers racing
-        on one item exactly one moves the counters; the others read again and find it settled."""
-        for _ in range(_WRITE_ATTEMPTS):
-            counted, actual = _phase(raw), phase_of(strip_index(from_item_values(raw)))
-            if counted == actual:
-                return
+            item = apply_update(self._read(raw).to_item(), changes, now)
+            encoded = self._encode(item)
             expr = Expression()
-            change = f"SET {expr.name(PHASE)} = {expr.value(actual)}" if actual else f"REMOVE {expr.name(PHASE)}"
-            was = (f"{expr.name(PHASE)} = {expr.value(counted)}" if counted
-                   else f"attribute_not_exists({expr.name(PHASE)})")
-            condition = f"{was} AND {expr.name(UPDATED)} = {expr.value(from_item_values(raw).get(UPDATED))}"
             try:
-                self._request("update_item", Key=_key(generation_id), UpdateExpression=change,
-                              ConditionExpression=condition, **expr.params())
+                self._request("put_item", Item=encoded, ConditionExpression=_unchanged_since(expr, raw),
+                              **expr.params())
             except StorageOperationError as exc:
                 if exc.code != CONDITION_FAILED:
                     raise
-                raw = self._get_raw(generation_id)
-                if raw is None:
-                    return  # deleted meanwhile: the delete took away the phase it found
+                if not conflicts.wait():
+                    raise StorageOperationError(
+                        f"generation {generation_id!r} kept changing while being updated", code=CONDITION_FAILED,
+                        generation_id=generation_id) from exc
                 continue
-            self._count_change(phase_change(counted, actual))
-            return
+            self._count_change(phase_change(_phase(raw), _phase(encoded)))
+            return read_item(generation_id, item)
+
+    def _refresh(self, raw: dict[str, Any]) -> bool:
+        """Bring a stored item's derived attributes in line with its document (an item another
+        producer wrote, or one an earlier version indexed) and the counters with them; False when
+        they were right already, or when the item changed meanwhile (its writer settled them).
+
+        One conditional UpdateItem, which also changes the write token: an update that read the
+        item before then finds it changed, reads again, and does not count its phase twice."""
+        wanted = derived_attributes(strip_index(from_item_values(raw)))
+        encoded = to_item_values(wanted)
+        sets = {name: value for name, value in wanted.items() if raw.get(name) != encoded[name]}
+        removes = [name for name in DERIVED_NAMES if name in raw and name not in wanted]
+        if not sets and not removes:
+            return False
+        expr = Expression()
+        assignments = [f"{expr.name(name)} = {expr.value(value)}" for name, value in {**sets, **new_token()}.items()]
+        update = "SET " + ", ".join(assignments)
+        if removes:
+            update += " REMOVE " + ", ".join(expr.name(name) for name in removes)
+        try:
+            self._request("update_item", Key=_key(raw[ID_FIELD]["S"]), UpdateExpression=update,
+                          ConditionExpression=_unchanged_since(expr, raw), **expr.params())
+        except StorageOperationError as exc:
+            if exc.code == CONDITION_FAILED:
+                return False
+            raise
+        self._count_change(phase_change(_phase(raw), wanted.get(PHASE)))
+        return True
 
     def _delete(self, generation_id: str) -> bool:
         response = self._request("delete_item", Key=_key(generation_id), ReturnValues="ALL_OLD")
@@ -274,12 +263,62 @@ class DynamoDBStorage(GenerationStateStorage):
         return not generation_id.startswith(COUNTER_PREFIX) and self._get_raw(generation_id, ID_FIELD) is not None
 
     def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
+        """Index items, then their documents (``BatchGetItem``, 100 a request). An item deleted in
+        between, or whose document cannot be read (told to ``on_skip``), gives its place to the next."""
+        states: dict[str, GenerationState] = {}
+
+        def readable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            documents = self._documents([row[ID_FIELD]["S"] for row in rows])
+            for generation_id, raw in documents.items():
+                if (state := self._readable(raw, on_skip=on_skip)) is not None:
+                    states[generation_id] = state
+            return [row for row in rows if row[ID_FIELD]["S"] in states]
+
+        page = self._page_rows(query, keep=readable)
+        return Page(items=[states[row[ID_FIELD]["S"]] for row in page.rows], next_cursor=page.next_cursor,
+                    prev_cursor=page.prev_cursor)
+
+    def _list_summaries(self, query: ListQuery, on_skip: OnSkip, at: datetime) -> SummaryPage:
+        """From the index items alone. An item indexed before summaries were kept (until
+        ``prepare_for_listing`` completes it) is summarized from its document."""
+        summaries: dict[str, GenerationSummary] = {}
+
+        def summarized(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            decoded = [from_item_values(row) for row in rows]
+            for row in decoded:
+                if SUMMARY in row and PHASE in row:
+                    summaries[row[ID_FIELD]] = stored_summary(
+                        row[ID_FIELD], summary_fields_of(row), phase=row[PHASE], created_at=row.get(CREATED),
+                        updated_at=row.get(UPDATED), at=at, stalled_after=query.stalled_after)
+            unsummarized = [row[ID_FIELD] for row in decoded if row[ID_FIELD] not in summaries]
+            for generation_id, raw in self._documents(unsummarized).items():
+                if (state := self._readable(raw, on_skip=on_skip)) is not None:
+                    summaries[generation_id] = summarize(state, at=at, stalled_after=query.stalled_after)
+            return [row for row in rows if row[ID_FIELD]["S"] in summaries]
+
+        page = self._page_rows(query, keep=summarized)
+        return SummaryPage(items=[summaries[row[ID_FIELD]["S"]] for row in page.rows], next_cursor=page.next_cursor,
+                           prev_cursor=page.prev_cursor)
+
+    def _page_rows(self, query: ListQuery, *, keep: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> RowPage:
+        """The index items of a page that ``keep`` keeps. The first page of a search that may be an
+        id reads one Query at most: the id itself is one ``GetItem`` (see ``exact_first``), and
+        further matches follow on later pages."""
         self._ensure_ready()
-        page, read = list_page(self._calls, self._table, query, budget=self._read_budget,
-                               read=partial(self._readable, on_skip=on_skip))
+        first_of_exact = promotes(query) and query.cursor is None
+        page = page_rows(self._calls, self._table, query, budget=self._read_budget,
+                         max_requests=1 if first_of_exact else None, keep=keep)
         with self._list_lock:
-            self._list_read = (read, self._list_read[1] + read)
+            self._list_read = (page.scanned, self._list_read[1] + page.scanned)
         return page
+
+    def _documents(self, generation_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Whole items by id (eventually consistent, as the index they were listed from)."""
+        if not generation_ids:
+            return {}
+        found = get_all(self._calls, self._table, [_key(i) for i in generation_ids], projection={},
+                        consistent=False, deadline_seconds=self._batch_deadline)
+        return {raw[ID_FIELD]["S"]: raw for raw in found}
 
     def _count(self) -> int:
         self._ensure_ready()
@@ -418,8 +457,8 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as sent, index attributes included, after DynamoDB's limits are checked."""
-        values = to_item_values(
-            {**item, **derived_attributes(item), **float_hints(item), **expiry_attributes(item, self._ttl_days)})
+        values = to_item_values({**item, **derived_attributes(item), **float_hints(item),
+                                 **expiry_attributes(item, self._ttl_days), **new_token()})
         check_item_size(f"generation {item[ID_FIELD]!r}", values)
         return values
 
@@ -441,62 +480,31 @@ class DynamoDBStorage(GenerationStateStorage):
             return None
 
     def prepare_for_listing(self) -> int:
-        """Give items written by other producers (without this backend's index attributes) those
-        attributes, so they are listed, iterated and cleaned up; returns how many. One Scan for
-        items without them: safe at any time and more than once."""
+        """Give items written by other producers (or indexed by an earlier version) the derived
+        attributes, so they are listed, counted and cleaned up; returns how many were completed.
+        One Scan for items without them: safe at any time and more than once."""
         self._ensure_ready()
         expr = Expression()
-        # Items without the index attributes, or (indexed before phases were kept) without a phase;
-        # a document that does not validate gets the index attributes only, once.
-        missing = (f"(attribute_not_exists({expr.name(SHARD)}) OR attribute_not_exists({expr.name(PHASE)}))"
+        # A document that does not validate never gets a summary: it is looked at again, not rewritten.
+        missing = (f"(attribute_not_exists({expr.name(SHARD)}) OR attribute_not_exists({expr.name(SUMMARY)}))"
                    f" AND NOT begins_with({expr.name(ID_FIELD)}, {expr.value(COUNTER_PREFIX)})")
-        done = 0
-        for page in scan_pages(self._calls, TableName=self._table, FilterExpression=missing, **expr.params()):
-            for raw in page["Items"]:
-                indexed = SHARD in raw
-                done += self._backfill_one(strip_index(from_item_values(raw)), indexed=indexed)
-        return done
-
-    def _backfill_one(self, item: dict[str, Any], *, indexed: bool) -> bool:
-        expr = Expression()
-        keys = {SHARD, CREATED_KEY, PHASE}
-        attributes = derived_attributes(item)
-        if indexed and PHASE not in attributes:
-            return False  # a document that does not validate: indexed already, nothing to count
-        # Key attributes are set outright; copies an update may have written since the scan are kept.
-        sets = [
-            f"{expr.name(name)} = {expr.value(value)}" if name in keys
-            else f"{expr.name(name)} = if_not_exists({expr.name(name)}, {expr.value(value)})"
-            for name, value in attributes.items()
-        ]
-        completed = PHASE if PHASE in attributes else SHARD
-        condition = f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(completed)})"
-        try:
-            self._request("update_item", Key=_key(item[ID_FIELD]), UpdateExpression="SET " + ", ".join(sets),
-                          ConditionExpression=condition, **expr.params())
-        except StorageOperationError as exc:
-            if exc.code == CONDITION_FAILED:  # deleted, saved or backfilled by someone else meanwhile
-                return False
-            raise
-        self._count_change(phase_change(None, attributes.get(PHASE)))
-        return True
+        pages = scan_pages(self._calls, TableName=self._table, FilterExpression=missing, **expr.params())
+        return sum(self._refresh(raw) for page in pages for raw in page["Items"])
 
     def recount(self) -> int:
         """Set the counters from the documents themselves (one Scan of the whole table), after
-        completing items other producers wrote; returns how many documents were counted. Writes
+        refreshing stale derived attributes; returns how many documents were counted. Writes
         made while it runs may be counted in or out: run it when the table is quiet (cron)."""
-        self.prepare_for_listing()
+        self._ensure_ready()
         counts = dict.fromkeys(PHASES, 0)
         expr = Expression()
         documents = f"NOT begins_with({expr.name(ID_FIELD)}, {expr.value(COUNTER_PREFIX)})"
         for page in scan_pages(self._calls, TableName=self._table, FilterExpression=documents, **expr.params()):
             for raw in page["Items"]:
                 actual = phase_of(strip_index(from_item_values(raw)))
-                if actual is None:
-                    continue
-                if _phase(raw) != actual:
-                    self._settle_phase(raw[ID_FIELD]["S"], raw)
-                counts[actual] += 1
+                self._refresh(raw)
+                if actual is not None:
+                    counts[actual] += 1
         counters.replace(self._calls, self._table, counts, deadline_seconds=self._batch_deadline)
         self._counts.clear()
         return sum(counts.values())
@@ -518,6 +526,22 @@ def _unchanged(expr: Expression, existing: dict[str, Any] | None) -> str:
     if CREATED not in existing:
         return f"attribute_exists({expr.name(ID_FIELD)}) AND attribute_not_exists({expr.name(CREATED)})"
     return f"{expr.name(CREATED)} = {expr.value(existing[CREATED])}"
+
+
+def new_token() -> dict[str, str]:
+    """A fresh write token: every write of this backend changes it, so a conditional write can
+    tell that the item was written since it was read (``updatedAt`` alone may repeat in a millisecond)."""
+    return {WRITE_TOKEN: f"{random.getrandbits(64):016x}"}  # unique, not secret: no need for secrets
+
+
+def _unchanged_since(expr: Expression, raw: dict[str, Any]) -> str:
+    """A condition that holds while the item is as ``raw`` was read: present, with the same write
+    token and ``updatedAt`` (other producers change the latter, this backend both)."""
+    parts = [f"attribute_exists({expr.name(ID_FIELD)})"]
+    for name in (WRITE_TOKEN, UPDATED):
+        parts.append(f"{expr.name(name)} = {expr.value(from_attribute_value(raw[name]))}" if name in raw
+                     else f"attribute_not_exists({expr.name(name)})")
+    return " AND ".join(parts)
 
 
 def _billing_mode(value: object) -> str:

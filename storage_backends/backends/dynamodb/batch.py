@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -18,20 +19,22 @@ from .client import DynamoDBCalls
 
 MAX_WRITES = 25
 MAX_GETS = 100
+#: BatchGetItem requests of one read sent at once.
+MAX_PARALLEL_GETS = 8
 
 
 class Backoff:
-    """Full-jitter exponential backoff (0.05 s doubling, capped at 2 s) under an overall deadline."""
+    """Full-jitter exponential backoff (by default 0.05 s doubling, capped at 2 s) under an
+    overall deadline."""
 
-    BASE, CAP = 0.05, 2.0
-
-    def __init__(self, deadline_seconds: float) -> None:
+    def __init__(self, deadline_seconds: float, *, base: float = 0.05, cap: float = 2.0) -> None:
         self._deadline = time.monotonic() + deadline_seconds
         self._attempt = 0
+        self._base, self._cap = base, cap
 
     def wait(self) -> bool:
         """Sleep before the next try; False, without sleeping, once that would pass the deadline."""
-        delay = random.uniform(0, min(self.CAP, self.BASE * 2 ** self._attempt))
+        delay = random.uniform(0, min(self._cap, self._base * 2 ** self._attempt))
         self._attempt += 1
         if time.monotonic() + delay > self._deadline:
             return False
@@ -66,21 +69,32 @@ def write_all(calls: DynamoDBCalls, table: str, requests: Iterable[dict[str, Any
 
 
 def get_all(calls: DynamoDBCalls, table: str, keys: list[dict[str, Any]], *, projection: dict[str, Any],
-            deadline_seconds: float) -> list[dict[str, Any]]:
-    """Read items by key, 100 at a time (``projection``: ProjectionExpression and its names)."""
+            deadline_seconds: float, consistent: bool = True) -> list[dict[str, Any]]:
+    """Read items by key, 100 a request, the requests of more than 100 keys at once (a page of
+    500 documents costs one round trip, not five); ``projection`` is a ProjectionExpression and its
+    names. Strongly consistent unless told otherwise (an eventually consistent read costs half)."""
+    requests = [{"Keys": chunk, "ConsistentRead": consistent, **projection} for chunk in chunks(keys, MAX_GETS)]
+    if len(requests) <= 1:
+        return [item for request in requests for item in _get(calls, table, request, deadline_seconds)]
+    with ThreadPoolExecutor(max_workers=min(len(requests), MAX_PARALLEL_GETS)) as pool:
+        answers = pool.map(lambda request: _get(calls, table, request, deadline_seconds), requests)
+        return [item for answer in answers for item in answer]
+
+
+def _get(calls: DynamoDBCalls, table: str, pending: dict[str, Any] | None,
+         deadline_seconds: float) -> list[dict[str, Any]]:
+    """One BatchGetItem request, and again for the keys it leaves unprocessed."""
     found: list[dict[str, Any]] = []
-    for chunk in chunks(keys, MAX_GETS):
-        pending: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True, **projection}
-        backoff = Backoff(deadline_seconds)
-        while pending:
-            response = calls.call("batch_get_item", RequestItems={table: pending})
-            found.extend(response.get("Responses", {}).get(table, []))
-            pending = response.get("UnprocessedKeys", {}).get(table)
-            if pending and not backoff.wait():
-                raise StorageOperationError(
-                    f"DynamoDB left {len(pending['Keys'])} reads unprocessed after {deadline_seconds:g}s of retries",
-                    code="UnprocessedKeys",
-                )
+    backoff = Backoff(deadline_seconds)
+    while pending:
+        response = calls.call("batch_get_item", RequestItems={table: pending})
+        found.extend(response.get("Responses", {}).get(table, []))
+        pending = response.get("UnprocessedKeys", {}).get(table)
+        if pending and not backoff.wait():
+            raise StorageOperationError(
+                f"DynamoDB left {len(pending['Keys'])} reads unprocessed after {deadline_seconds:g}s of retries",
+                code="UnprocessedKeys",
+            )
     return found
 
 

@@ -57,6 +57,12 @@ def make_client(settings: ClientSettings, *, connect_timeout: float, read_timeou
         read_timeout=read_timeout,
         # total_max_attempts counts the first try (botocore's max_attempts would not), as AWS_MAX_ATTEMPTS does.
         retries={"mode": "standard", "total_max_attempts": max_attempts},
+        # Room for a migration's parallel writers (up to 64) and a web server's threads; botocore keeps 10.
+        max_pool_connections=64,
+        # botocore's client-side check of every parameter walks each item value by value (a third of
+        # a batch write's CPU); this backend builds its requests itself and checks DynamoDB's limits
+        # before sending, and the service validates everything again.
+        parameter_validation=False,
     )
     with _sessions_lock:
         if settings.profile not in _sessions:

@@ -24,6 +24,8 @@ SEARCH_ID = f"{PREFIX}SearchId"
 SEARCH_PROMPT = f"{PREFIX}SearchPrompt"
 LANGUAGE = f"{PREFIX}Language"
 LAST_CHANGE = f"{PREFIX}LastChange"
+#: Every attribute ``index_attributes`` may write.
+INDEX_NAMES = (SHARD, CREATED_KEY, SEARCH_ID, SEARCH_PROMPT, LANGUAGE, LAST_CHANGE)
 #: One partition: a single GSI partition takes ~1,000 writes/s, far above a video pipeline's rate,
 #: and reading one partition keeps a page at one request (sharding would read every shard per page).
 SHARD_VALUE = "all"

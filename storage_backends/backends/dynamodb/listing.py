@@ -1,70 +1,121 @@
-"""``list_generations`` as a ``Query`` on the listing index: a page costs about a page of reads.
+"""A list page as a ``Query`` of one of the slim listing indexes: a page costs about a page of reads.
 
-The cursor's boundary and the created range become the key condition; the other filters a
-``FilterExpression``. Reading goes on until the page is full or ``budget`` items have been read;
-a page cut short by the budget still gets a cursor from where reading stopped, so a rare
-filter costs several short calls rather than one that reads the whole table.
+A status filter reads the status index (phase, created), where every item read is of that
+phase; anything else reads the created index (one partition, created). The cursor's boundary
+and the created range become the key condition; the other filters a ``FilterExpression`` over
+the projected attributes (see ``filters``). Reading goes on until the page is full or the
+budget of items is spent: ``2 × limit + 1`` on the status index, whatever the table's size or
+the match rate, ``list_read_budget`` otherwise. A page cut short by its budget still gets a
+cursor from where reading stopped, so a rare filter costs several short pages rather than one
+request that reads the whole table.
+
+The rows are index items; ``page_rows`` returns them with the page's cursors, and the backend
+turns them into summaries (from the items alone) or documents (one ``BatchGetItem`` per 100).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...documents import ID_FIELD
-from ...models import GenerationState, ListQuery, Page, format_timestamp, utcnow
-from ...paging import PagePosition, build_page, make_cursor, position_of, sort_key
+from ...models import GenerationStatus, ListQuery, format_timestamp, utcnow
+from ...paging import PagePosition, SortKey, make_cursor, page_bounds, position_of
 from .client import DynamoDBCalls
+from .derived import PHASE
 from .expressions import Expression
 from .filters import filter_expression
 from .index import CREATED_KEY, INDEX_NAME, SHARD, SHARD_VALUE, created_of, sort_value
+from .table import STATUS_INDEX_NAME
 
+#: The key attributes of each listing index (an ``ExclusiveStartKey`` holds them and the table's).
+INDEX_KEYS = {INDEX_NAME: (SHARD, CREATED_KEY), STATUS_INDEX_NAME: (PHASE, CREATED_KEY)}
 #: Items one Query request asks for at most when a filter drops some (1 MB caps it anyway).
 _MAX_REQUEST_ITEMS = 1000
+#: A search's first request: matches are usually rare, so it starts wide.
+_SEARCH_REQUEST_ITEMS = 200
 
 
-def list_page(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int,
-              read: Callable[[dict[str, Any]], GenerationState | None]) -> tuple[Page, int]:
-    """One page, and how many items DynamoDB read for it (the sum of ``ScannedCount``); items ``read``
-    turns into None are left out."""
+@dataclass
+class RowPage:
+    """The index items of one page, in the page's order, with its cursors and what it cost."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    #: Items DynamoDB read for it (the sum of ``ScannedCount``).
+    scanned: int = 0
+
+
+def row_key(row: dict[str, Any]) -> SortKey:
+    """The (createdAt, id) sort key of an index item."""
+    return created_of(row[CREATED_KEY]["S"]), row[ID_FIELD]["S"]
+
+
+def page_rows(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int, max_requests: int | None = None,
+              keep: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> RowPage:
+    """The index items of one page (at most ``max_requests`` Query requests, if given).
+
+    ``keep`` is shown the matching items, a page's worth at most at a time, and returns those
+    the page may hold (the backend drops items whose documents cannot be read); reading goes on
+    until the page is full of kept items."""
+    index_name = STATUS_INDEX_NAME if query.status is not None else INDEX_NAME
     position = position_of(query)
     ascending = position.ascending(query)
+    if query.status is not None:
+        budget = min(budget, 2 * query.limit + 1)
     expr = Expression()
     key_condition = _key_condition(expr, query, position)
     if key_condition is None:
-        return Page(items=[]), 0
+        return RowPage()
     params: dict[str, Any] = {
-        "TableName": table, "IndexName": INDEX_NAME, "KeyConditionExpression": key_condition,
-        "ScanIndexForward": ascending,
+        "TableName": table, "IndexName": index_name,
+        "KeyConditionExpression": key_condition, "ScanIndexForward": ascending,
     }
     filtered = filter_expression(expr, query, utcnow())
     if filtered:
         params["FilterExpression"] = filtered
     params.update(expr.params())
 
-    rows: list[GenerationState] = []
-    scanned, request_size, last_key = 0, 0, None
+    rows: list[dict[str, Any]] = []
+    scanned, request_size, last_key, requests = 0, 0, None, 0
     while True:
         need = query.limit + 1 - len(rows)
-        # Ask for what is missing; when a filter dropped items, ask for twice as many as last time.
-        request_size = need if not filtered else min(_MAX_REQUEST_ITEMS, max(need, 2 * request_size))
+        request_size = _request_size(need, request_size, filtered=bool(filtered), search=bool(query.search))
         request = {**params, "Limit": max(1, min(request_size, budget - scanned))}
         if last_key:
             request["ExclusiveStartKey"] = last_key
         response = calls.call("query", **request)
+        requests += 1
         scanned += response.get("ScannedCount", 0)
-        states = (state for state in map(read, response["Items"]) if state is not None)
-        rows += [state for state in states if position.precedes(sort_key(state), ascending)]
         last_key = response.get("LastEvaluatedKey")
-        if len(rows) > query.limit or last_key is None or scanned >= budget:
+        matched = [row for row in response["Items"] if position.precedes(row_key(row), ascending)]
+        if keep is not None and len(matched) > need:
+            # Only a page's worth is shown to ``keep``: reading goes on after the last one shown.
+            matched = matched[:need]
+            last_key = {name: matched[-1][name] for name in (*INDEX_KEYS[index_name], ID_FIELD)}
+        rows += keep(matched) if keep is not None and matched else matched
+        if len(rows) > query.limit or last_key is None or scanned >= budget or requests == max_requests:
             break
-    page = build_page(rows[: query.limit + 1], query, position)
+    items, next_cursor, prev_cursor = page_bounds(rows[: query.limit + 1], query, position, key_of=row_key)
+    page = RowPage(rows=items, next_cursor=next_cursor, prev_cursor=prev_cursor, scanned=scanned)
     if len(rows) <= query.limit and last_key is not None:
         # The budget ran out first: continue from the last item read, matched or not.
-        stopped = (created_of(last_key[CREATED_KEY]["S"]), last_key[ID_FIELD]["S"])
-        stopped_at = make_cursor(stopped, "p" if position.backwards else "n", query)
-        page = page.model_copy(update={"prev_cursor" if position.backwards else "next_cursor": stopped_at})
-    return page, scanned
+        stopped_at = make_cursor(row_key(last_key), "p" if position.backwards else "n", query)
+        if position.backwards:
+            page.prev_cursor = stopped_at
+        else:
+            page.next_cursor = stopped_at
+    return page
+
+
+def _request_size(need: int, last: int, *, filtered: bool, search: bool) -> int:
+    """Ask for what is missing; when a filter dropped items, ask for twice as many as last time."""
+    if not filtered:
+        return need
+    start = max(need, _SEARCH_REQUEST_ITEMS) if search else need
+    return min(_MAX_REQUEST_ITEMS, max(start, 2 * last))
 
 
 def _key_condition(expr: Expression, query: ListQuery, position: PagePosition) -> str | None:
@@ -83,7 +134,12 @@ def _key_condition(expr: Expression, query: ListQuery, position: PagePosition) -
             high = min(high, boundary) if high else boundary
     if low is not None and high is not None and low > high:
         return None
-    condition = f"{expr.name(SHARD)} = {expr.value(SHARD_VALUE)}"
+    if query.status is None:
+        condition = f"{expr.name(SHARD)} = {expr.value(SHARD_VALUE)}"
+    else:
+        stalled = query.status is GenerationStatus.STALLED
+        phase = GenerationStatus.IN_PROGRESS if stalled else query.status
+        condition = f"{expr.name(PHASE)} = {expr.value(phase.value)}"
     if low is not None and high is not None:
         return f"{condition} AND {expr.name(CREATED_KEY)} BETWEEN {expr.value(low)} AND {expr.value(high)}"
     if low is not None:

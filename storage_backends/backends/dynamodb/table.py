@@ -1,8 +1,11 @@
-"""The table and its listing index: checked, created or completed, then waited for.
+"""The table and its indexes: checked, created or completed, then waited for.
 
 A table is reused when its key is ``generationId`` alone; any other key schema is refused
-(writing there would scatter documents). A table without the listing index (one laid out as
-the seed describes) gets it with ``UpdateTable``; existing items join it once backfilled. A
+(writing there would scatter documents). A table without the indexes (one laid out as the
+seed describes) gets them with ``UpdateTable``; existing items join them once backfilled. A
+projection cannot be changed in place: a created index made ``ALL`` by an earlier version is
+used as it is (a superset of the row's attributes, and a bigger write per update) until it is
+dropped, after which the next start adds it slim. A
 PROVISIONED table (the seed advises provisioned billing for high throughput) is adopted: the
 index it gets is given throughput too, from the options or matching the table's. With a TTL
 attribute, Time to Live is switched on for it.
@@ -14,22 +17,35 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ...documents import ID_FIELD
+from ...documents import CREATED, ID_FIELD, UPDATED
 from ...errors import StorageInitializationError, StorageOperationError
 from .client import DynamoDBCalls
-from .derived import PHASE
-from .index import CREATED_KEY, INDEX_NAME, LAST_CHANGE, SHARD
+from .derived import PHASE, STAGE, SUMMARY
+from .index import CREATED_KEY, INDEX_NAME, LANGUAGE, LAST_CHANGE, SEARCH_ID, SEARCH_PROMPT, SHARD
 
 PHASE_INDEX_NAME = "gennie-phase-index"
+STATUS_INDEX_NAME = "gennie-status-index"
+#: What a list row needs (the summary, the times) and what the filters compare: an index item is
+#: a row, so a stage update writes about a row to each index, not the whole document again.
+ROW_ATTRIBUTES = (CREATED, UPDATED, SUMMARY, STAGE, PHASE, SHARD, LANGUAGE, SEARCH_ID, SEARCH_PROMPT, LAST_CHANGE)
 _POLL_SECONDS = 1.0
+
+
+def _slim_index(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}],
+        # An index's own keys are projected anyway, and DynamoDB refuses them in NonKeyAttributes.
+        "Projection": {"ProjectionType": "INCLUDE",
+                       "NonKeyAttributes": [a for a in ROW_ATTRIBUTES if a not in (hash_key, range_key)]},
+    }
+
+
 _INDEXES = [
-    {
-        "IndexName": INDEX_NAME,
-        "KeySchema": [{"AttributeName": SHARD, "KeyType": "HASH"},
-                      {"AttributeName": CREATED_KEY, "KeyType": "RANGE"}],
-        # Whole items in the index, so a page is one Query with no follow-up reads.
-        "Projection": {"ProjectionType": "ALL"},
-    },
+    # Every item newest (or oldest) first: the unfiltered list and the stage, language and search filters.
+    _slim_index(INDEX_NAME, SHARD, CREATED_KEY),
+    # Items of one phase by created time: a status page reads items of that status alone.
+    _slim_index(STATUS_INDEX_NAME, PHASE, CREATED_KEY),
     {
         # Items by phase and last change: the stalled ones (in progress, idle since before a
         # cut-off) are one key range, counted without reading anything else.
@@ -94,9 +110,9 @@ def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
             calls.call("update_table", TableName=table,
                        AttributeDefinitions=[a for a in _ATTRIBUTES if a["AttributeName"] in used],
                        GlobalSecondaryIndexUpdates=[{"Create": _index_for(index, description, layout)}])
-        # Listing needs its index; the phase index, which an older table gets here and which may take
+        # Listing needs its indexes; the phase index, which an older table gets here and which may take
         # hours to build over a large one, is read by the stalled count alone (see counts.py).
-        _wait_until_active(calls, table, layout.wait_seconds, indexes=frozenset({INDEX_NAME}))
+        _wait_until_active(calls, table, layout.wait_seconds, indexes=frozenset({INDEX_NAME, STATUS_INDEX_NAME}))
         if layout.ttl_attribute:
             _enable_ttl(calls, table, layout.ttl_attribute)
     except StorageOperationError as exc:

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,10 @@ from ...errors import (
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_flag
 from ...paging import build_page, position_of
+from ...summaries import GenerationSummary, SummaryPage, stored_summary
 from . import database
 from .pool import ConnectionPool
-from .query import COUNT_BY_STATUS_SQL, plan_search, select_page
+from .query import COUNT_BY_STATUS_SQL, SUMMARY_COLUMNS, plan_search, select_page
 from .schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
 
 logger = logging.getLogger(__name__)
@@ -185,6 +186,17 @@ class SQLiteStorage(GenerationStateStorage):
                     return build_page(states, query, position)
                 after = (rows[-1][1], rows[-1][0])
 
+    def _list_summaries(self, query: ListQuery, on_skip: OnSkip, at: datetime) -> SummaryPage:
+        """From the summary columns alone: no document is read or parsed (see ``schema``)."""
+        position = position_of(query)
+        with self._snapshot() as conn:
+            sql, params = select_page(query, at, search=plan_search(conn, query), after=position.key,
+                                      ascending=position.ascending(query), limit=query.limit + 1,
+                                      columns=SUMMARY_COLUMNS)
+            rows = conn.execute(sql, params).fetchall()
+        summaries = [_summary(row, at=at, stalled_after=query.stalled_after) for row in rows]
+        return build_page(summaries, query, position, page_type=SummaryPage)
+
     def _count(self) -> int:
         with self._reading() as conn:
             return conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
@@ -313,6 +325,14 @@ def _encode(item: dict[str, Any]) -> tuple[tuple[Any, ...], GenerationState]:
     with refusing_non_json(item):
         document = json.dumps(item, separators=(",", ":"), allow_nan=False)
     return row_values(item, state, document), state
+
+
+def _summary(row: tuple[Any, ...], *, at: datetime, stalled_after: timedelta) -> GenerationSummary:
+    generation_id, _, phase, stage, prompt, language, aspect_ratio, failed_stage, error, created_at, updated_at = row
+    fields = {"prompt": prompt, "language": language, "aspect_ratio": aspect_ratio, "current_stage": stage,
+              "failed_stage": failed_stage, "error": error}
+    return stored_summary(generation_id, fields, phase=phase, created_at=created_at, updated_at=updated_at, at=at,
+                          stalled_after=stalled_after)
 
 
 def _decode(generation_id: str, document: str) -> GenerationState:

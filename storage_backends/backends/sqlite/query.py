@@ -62,9 +62,18 @@ def plan_search(conn: sqlite3.Connection, query: ListQuery) -> Search | None:
     return Search(rowids=rowids) if len(rowids) < BROAD_SEARCH else Search(phrase=phrase)
 
 
+#: What a page of documents reads, and what a page of summaries reads instead (no document).
+DOCUMENT_COLUMNS = ("generation_id", "created_key", "document")
+SUMMARY_COLUMNS = (
+    "generation_id", "created_key", "phase", "stage", "summary_prompt", "summary_language", "summary_aspect_ratio",
+    "summary_failed_stage", "summary_error", "created_at", "updated_at",
+)
+
+
 def select_page(query: ListQuery, at: datetime, *, search: Search | None, after: SortKey | None, ascending: bool,
-                limit: int) -> tuple[str, list[Any]]:
-    """Up to ``limit`` rows (generation_id, created_key, document) beyond ``after`` in page order."""
+                limit: int, columns: tuple[str, ...] = DOCUMENT_COLUMNS) -> tuple[str, list[Any]]:
+    """Up to ``limit`` rows of ``columns`` (the first two: generation_id, created_key) beyond
+    ``after`` in page order."""
     source, params = TABLE, []
     clauses, filter_params = filter_clauses(query, at)
     if search is not None and search.rowids is not None:
@@ -82,7 +91,7 @@ def select_page(query: ListQuery, at: datetime, *, search: Search | None, after:
         params.extend(after)
     order = "ASC" if ascending else "DESC"
     sql = (
-        f"SELECT generation_id, created_key, document FROM {source}"
+        f"SELECT {', '.join(f'{TABLE}.{column}' for column in columns)} FROM {source}"
         f" WHERE {' AND '.join(clauses) or 1}"
         f" ORDER BY created_key {order}, generation_id {order} LIMIT ?"
     )

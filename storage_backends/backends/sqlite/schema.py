@@ -7,13 +7,16 @@ lacks, so a later change adds a step to ``MIGRATIONS`` instead of asking users t
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import StorageInitializationError
+from ...documents import read_item
+from ...errors import StorageError, StorageInitializationError
 from ...models import GenerationState
 from ...paging import created_sort_value
+from ...summaries import summary_fields
 
 TABLE = "generations"
 FTS_TABLE = "generations_fts"
@@ -21,7 +24,8 @@ FTS_TABLE = "generations_fts"
 #: Columns written on every save, in the order ``row_values`` gives them.
 COLUMNS = (
     "generation_id", "created_key", "updated_key", "phase", "stage", "language", "search_id", "search_prompt",
-    "document",
+    "summary_prompt", "summary_language", "summary_aspect_ratio", "summary_failed_stage", "summary_error",
+    "created_at", "updated_at", "document",
 )
 
 _V1 = f"""
@@ -35,23 +39,50 @@ CREATE TABLE {TABLE} (
     language TEXT NOT NULL,             -- lower-cased, '' if none
     search_id TEXT NOT NULL,            -- casefolded id and prompt: what search matches
     search_prompt TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+-- External-content FTS5 with trigrams: substring search of any 3+ characters. The text is
+-- casefolded in Python before it is stored, so matching is exactly str.casefold's.
+CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
+    search_id, search_prompt, content='{TABLE}', content_rowid='id', tokenize='trigram case_sensitive 1'
+);
+"""
+
+#: The table as of v2: v1's columns, then what ``list_summaries`` reads (``summaries.summary_fields``
+#: and the times as stored), then the document.
+_V2_TABLE = f"""
+CREATE TABLE {TABLE} (
+    id INTEGER PRIMARY KEY,
+    generation_id TEXT NOT NULL UNIQUE,
+    created_key TEXT NOT NULL,
+    updated_key TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    stage TEXT,
+    language TEXT NOT NULL,
+    search_id TEXT NOT NULL,
+    search_prompt TEXT NOT NULL,
+    summary_prompt TEXT,                -- cut to summaries.SUMMARY_CHARS, as the error
+    summary_language TEXT,              -- as written
+    summary_aspect_ratio TEXT,
+    summary_failed_stage TEXT,
+    summary_error TEXT,
+    created_at TEXT,                    -- as stored (created_key is its normalized form)
+    updated_at TEXT,
     -- Last: a long document spills into overflow pages, and columns after it would be read
     -- only by walking those pages.
     document TEXT NOT NULL              -- the stored JSON document, exactly as written
 );
+"""
+
+#: Indexes and triggers on the table; dropped and made again when a step rebuilds it.
+_INDEXES_AND_TRIGGERS = f"""
 -- Every list reads one of these in (created_key, generation_id) order, so a page costs its
 -- own rows whatever the table size; updated_key rides along to test 'stalled' in the index.
 CREATE INDEX {TABLE}_by_created ON {TABLE} (created_key, generation_id);
 CREATE INDEX {TABLE}_by_phase ON {TABLE} (phase, created_key, generation_id, updated_key);
 CREATE INDEX {TABLE}_by_stage ON {TABLE} (stage, created_key, generation_id);
 CREATE INDEX {TABLE}_by_language ON {TABLE} (language, created_key, generation_id);
-
--- External-content FTS5 with trigrams: substring search of any 3+ characters. The text is
--- casefolded in Python before it is stored, so matching is exactly str.casefold's.
-CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
-    search_id, search_prompt, content='{TABLE}', content_rowid='id', tokenize='trigram case_sensitive 1'
-);
--- Triggers keep the index in step with every write, cleanup included.
+-- Triggers keep the full-text index in step with every write, cleanup included.
 CREATE TRIGGER {TABLE}_fts_insert AFTER INSERT ON {TABLE} BEGIN
     INSERT INTO {FTS_TABLE} (rowid, search_id, search_prompt) VALUES (new.id, new.search_id, new.search_prompt);
 END;
@@ -67,14 +98,53 @@ WHEN old.search_id IS NOT new.search_id OR old.search_prompt IS NOT new.search_p
 END;
 """
 
+_V1_COLUMNS = COLUMNS[:8] + COLUMNS[-1:]
+_SUMMARY_COLUMNS = COLUMNS[8:-1]
+
 
 def _create_v1(conn: sqlite3.Connection) -> None:
-    for statement in _statements(_V1):
+    for statement in _statements(_V1 + _INDEXES_AND_TRIGGERS):
         conn.execute(statement)
 
 
+def _add_summary_columns(conn: sqlite3.Connection) -> None:
+    """v2: the summary columns, filled from each document. They must come before ``document``
+    (see the table), and ``ALTER TABLE ADD COLUMN`` appends, so the table is rebuilt with the
+    same rowids (which the full-text index refers to): one pass over every document, once."""
+    for (name,) in conn.execute(f"SELECT name FROM sqlite_schema WHERE tbl_name = '{TABLE}' "
+                                "AND type IN ('index', 'trigger') AND sql IS NOT NULL").fetchall():
+        kind = "INDEX" if name.startswith(f"{TABLE}_by_") else "TRIGGER"
+        conn.execute(f"DROP {kind} {name}")
+    conn.execute(f"ALTER TABLE {TABLE} RENAME TO {TABLE}_v1")
+    conn.execute(_V2_TABLE)
+    copied = ", ".join(("id", *_V1_COLUMNS))
+    conn.execute(f"INSERT INTO {TABLE} ({copied}) SELECT {copied} FROM {TABLE}_v1")
+    conn.execute(f"DROP TABLE {TABLE}_v1")
+    assignments = ", ".join(f"{column} = ?" for column in _SUMMARY_COLUMNS)
+    last = -1
+    # A thousand documents at a time, in rowid order: memory stays flat however large the table.
+    batch = f"SELECT id, generation_id, document FROM {TABLE} WHERE id > ? ORDER BY id LIMIT 1000"
+    while rows := conn.execute(batch, (last,)).fetchall():
+        conn.executemany(f"UPDATE {TABLE} SET {assignments} WHERE id = ?",
+                         [(*_summary_of_document(generation_id, doc), rowid) for rowid, generation_id, doc in rows])
+        last = rows[-1][0]
+    for statement in _statements(_INDEXES_AND_TRIGGERS):
+        conn.execute(statement)
+
+
+def _summary_of_document(generation_id: str, document: str) -> tuple[Any, ...]:
+    """The summary columns of a stored document; NULLs for one that cannot be read (its row
+    stays, and reading it names it corrupt, as before)."""
+    try:
+        item = json.loads(document)
+        state = read_item(generation_id, item)
+    except (ValueError, RecursionError, StorageError):
+        return (None,) * len(_SUMMARY_COLUMNS)
+    return summary_values(item, state)
+
+
 #: Step ``n`` takes a database from schema version ``n`` to ``n + 1``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_summary_columns)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -104,8 +174,18 @@ def row_values(item: dict[str, Any], state: GenerationState, document: str) -> t
     stage = state.current_stage
     return (
         state.generation_id, created, updated, state.phase.value, stage.value if stage else None,
-        index_text((state.language or "").lower()), fold(state.generation_id), fold(state.prompt or ""), document,
+        index_text((state.language or "").lower()), fold(state.generation_id), fold(state.prompt or ""),
+        *summary_values(item, state), document,
     )
+
+
+def summary_values(item: dict[str, Any], state: GenerationState) -> tuple[Any, ...]:
+    """The summary columns of a stored item."""
+    fields = summary_fields(state)
+    texts = (fields["prompt"], fields["language"], fields["aspect_ratio"], fields["failed_stage"], fields["error"])
+    created, updated = item.get("createdAt"), item.get("updatedAt")
+    return (*(index_text(text) if text is not None else None for text in texts),
+            created if isinstance(created, str) else None, updated if isinstance(updated, str) else None)
 
 
 def fold(text: str) -> str:
