@@ -16,6 +16,8 @@ from .errors import (
     StorageValidationError,
 )
 from .factory import BACKEND_ALIASES, StorageFactory
+from .fingerprints import describe_error, fingerprint_error
+from .insights import DurationStats, FailureGroup, HistogramBin, Insights, InsightsBucket, InsightsQuery
 from .models import (
     DEFAULT_STALLED_AFTER,
     STAGES,
@@ -39,6 +41,14 @@ from .models import (
 from .summaries import GenerationSummary, SummaryPage
 
 __all__ = [
+    "DurationStats",
+    "FailureGroup",
+    "HistogramBin",
+    "Insights",
+    "InsightsBucket",
+    "InsightsQuery",
+    "describe_error",
+    "fingerprint_error",
     "BACKEND_ALIASES",
     "DEFAULT_STALLED_AFTER",
     "STAGES",

@@ -20,6 +20,7 @@ from .documents import normalize_changes, to_item, validate_id
 from .errors import StorageError, StorageNotFoundError, StorageValidationError
 from .exact_first import exact_hit, with_exact_first
 from .filtering import count_statuses
+from .insights import Insights, InsightsQuery, insights_of
 from .models import (
     DEFAULT_STALLED_AFTER,
     GenerationState,
@@ -119,6 +120,14 @@ class GenerationStateStorage(abc.ABC):
             exact = exact_hit(query, self._get)
             summary = summarize(exact, at=at, stalled_after=query.stalled_after) if exact else None
             return with_exact_first(self._list_summaries(query, log_skip, at), query, summary)
+
+    def insights(self, query: InsightsQuery) -> Insights:
+        """Statuses per hour or day, failure groups and stage durations of the generations created in
+        the window (see ``insights``); SQLite and DynamoDB read sums kept as documents are written."""
+        if not isinstance(query, InsightsQuery):
+            raise StorageValidationError(f"query must be an InsightsQuery, got {type(query).__name__}")
+        with self._track("insights"):
+            return self._insights(query, utcnow())
 
     def iter_generations(self, batch_size: int = 500, on_skip: OnSkip | None = None) -> Iterator[GenerationState]:
         """Every generation, oldest first, read ``batch_size`` at a time (constant memory).
@@ -247,6 +256,10 @@ class GenerationStateStorage(abc.ABC):
         page = self._list(query, on_skip)
         return SummaryPage(items=[summarize(state, at=at, stalled_after=query.stalled_after) for state in page.items],
                            next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+
+    def _insights(self, query: InsightsQuery, now: datetime) -> Insights:
+        """By default one pass over every document (memory and file: they hold them in hand)."""
+        return insights_of(self.iter_generations(), query, now)
 
     def _iter(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
         """Every generation in ``paging.sort_key`` order (oldest first): by default, keyset pages of

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from operator import itemgetter
 
+from .fingerprints import failure_of
 from .models import GenerationState, GenerationStatus, ListQuery, Page, format_timestamp, utcnow
 from .paging import build_page, position_of, sort_key
 
@@ -18,6 +19,8 @@ def matches(state: GenerationState, query: ListQuery, at: datetime | None = None
     if query.stage is not None and state.current_stage is not query.stage:
         return False
     if query.language is not None and (state.language or "").lower() != query.language.lower():
+        return False
+    if query.failure is not None and failure_of(state) != query.failure:
         return False
     if query.search:
         needle = query.search.casefold()

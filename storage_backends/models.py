@@ -219,6 +219,8 @@ class ListQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
     stalled_after: timedelta = DEFAULT_STALLED_AFTER
+    #: A failure group (``fingerprints.fingerprint_error``): only the generations that failed so.
+    failure: str | None = None
 
 
 class SkippedDocument(BaseModel):

@@ -10,13 +10,12 @@ when the page is read (stalled depends on the clock), from the stored phase and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .fingerprints import error_message, fingerprint_error
 from .models import GenerationState, GenerationStatus, Stage, parse_timestamp, status_from
 
 #: Longest prompt and error a summary carries (cut with an ellipsis): a row, not a document.
@@ -37,6 +36,8 @@ class GenerationSummary(BaseModel):
     failed_stage: Stage | None = None
     #: The failed stage's error message (see ``error_message``), cut to ``SUMMARY_CHARS``.
     error: str | None = None
+    #: The failure group (``fingerprints.fingerprint_error`` of the failed stage's error).
+    failure: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -47,18 +48,6 @@ class SummaryPage(BaseModel):
     items: list[GenerationSummary]
     next_cursor: str | None = None
     prev_cursor: str | None = None
-
-
-def error_message(error: Any) -> str | None:
-    """A stage's error as text: a string as it is, the ``message`` of an error map, else the
-    error as JSON; None for no error (None, "" or {})."""
-    if error in (None, "", {}):
-        return None
-    if isinstance(error, str):
-        return error
-    if isinstance(error, Mapping) and isinstance(error.get("message"), str) and error["message"]:
-        return error["message"]
-    return json.dumps(error, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def aspect_ratio_of(state: GenerationState) -> str | None:
@@ -80,6 +69,7 @@ def summary_fields(state: GenerationState) -> dict[str, str | None]:
         "current_stage": stage.value if stage else None,
         "failed_stage": failed.value if failed else None,
         "error": cut(error_message(failed_data.error)) if failed_data else None,
+        "failure": fingerprint_error(failed, failed_data.error) if failed_data else None,
     }
 
 

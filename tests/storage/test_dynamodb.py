@@ -314,7 +314,7 @@ def test_a_missing_table_is_created_only_when_allowed(aws_mock, dynamodb_table_n
     table = client_of(storage).describe_table(TableName=dynamodb_table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == [
-        "gennie-created-index", "gennie-phase-index", "gennie-status-index"]
+        "gennie-created-index", "gennie-failure-index", "gennie-phase-index", "gennie-status-index"]
     assert DynamoDBStorage(table_name=dynamodb_table_name, create_table=False).get("g1").generation_id == "g1"
 
 
@@ -507,7 +507,7 @@ def test_create_false_still_completes_an_existing_table_with_the_listing_index(a
     assert storage.list_generations().items == []
     indexes = client.describe_table(TableName=dynamodb_table_name)["Table"]["GlobalSecondaryIndexes"]
     assert sorted(index["IndexName"] for index in indexes) == [
-        "gennie-created-index", "gennie-phase-index", "gennie-status-index"]
+        "gennie-created-index", "gennie-failure-index", "gennie-phase-index", "gennie-status-index"]
 
 
 def test_identity_is_the_table_and_where_it_is(aws_mock):
@@ -570,7 +570,7 @@ def test_a_provisioned_seed_table_is_adopted_with_index_throughput_matching_the_
     client_of(storage).meta.events.register(
         "before-parameter-build.dynamodb.UpdateTable", lambda params, **_: sent.append(params))
     storage.save(make_item("g1"))
-    assert len(sent) == 3  # the listing, status and phase indexes: one at a time
+    assert len(sent) == 4  # the listing, status, failure and phase indexes: one at a time
     for update in sent:
         created = update["GlobalSecondaryIndexUpdates"][0]["Create"]
         assert created["ProvisionedThroughput"] == {"ReadCapacityUnits": 11, "WriteCapacityUnits": 4}
@@ -633,6 +633,7 @@ def test_a_phase_index_still_being_built_neither_blocks_use_nor_breaks_counts(st
         "KeySchema": [{"AttributeName": "generationId", "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [{"IndexName": "gennie-created-index", "IndexStatus": "ACTIVE"},
                                    {"IndexName": "gennie-status-index", "IndexStatus": "ACTIVE"},
+                                   {"IndexName": "gennie-failure-index", "IndexStatus": "ACTIVE"},
                                    {"IndexName": "gennie-phase-index", "IndexStatus": "CREATING"}],
     }
     fresh = DynamoDBStorage(table_name=storage._table)

@@ -85,7 +85,7 @@ def test_seed_items_become_listable_after_the_backfill(storage, seed_table, moto
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
     indexes = client.describe_table(TableName=seed_table)["Table"]["GlobalSecondaryIndexes"]
     assert sorted(index["IndexName"] for index in indexes) == [
-        "gennie-created-index", "gennie-phase-index", "gennie-status-index"]
+        "gennie-created-index", "gennie-failure-index", "gennie-phase-index", "gennie-status-index"]
     assert "_gennieShard" not in storage.get("seed-new").to_item()
 
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from storage_backends import GenerationStatus, GenerationSummary, ListQuery, Stage, SummaryPage
+from storage_backends.fingerprints import error_message, fingerprint_error
 from storage_backends.models import utcnow
-from storage_backends.summaries import SUMMARY_CHARS, error_message, summarize
+from storage_backends.summaries import SUMMARY_CHARS, summarize
 
 from ..factories import ago, completed_stages, make_item
 
@@ -75,6 +76,7 @@ def test_a_summary_holds_what_a_row_shows(storage):
     assert summary == GenerationSummary(
         generation_id="failed", prompt="Volcanoes", language="de", aspect_ratio="16:9", current_stage=Stage.AUDIO,
         status=GenerationStatus.FAILED, failed_stage=Stage.AUDIO, error="TTS quota",
+        failure=fingerprint_error(Stage.AUDIO, {"message": "TTS quota"}),
         created_at=stored.created_at, updated_at=stored.updated_at)
 
 

@@ -22,10 +22,12 @@ from .index import INDEX_NAMES, PREFIX, index_attributes, strip_index
 
 PHASE = f"{PREFIX}Phase"
 STAGE = f"{PREFIX}Stage"
+#: The failure group of a failed item (``fingerprints.fingerprint_error``): what ``ListQuery.failure`` compares.
+FAILURE = f"{PREFIX}Failure"
 #: A map of the row's ``summary_fields`` but the stage (``STAGE``): what a list row shows.
 SUMMARY = f"{PREFIX}Summary"
 #: Every attribute ``derived_attributes`` may write: the ones it leaves out are stale if present.
-DERIVED_NAMES = (*INDEX_NAMES, PHASE, STAGE, SUMMARY)
+DERIVED_NAMES = (*INDEX_NAMES, PHASE, STAGE, FAILURE, SUMMARY)
 #: Summary fields as stored in ``SUMMARY`` (camelCase, as the documents' own attributes).
 _SUMMARY_KEYS = {"prompt": "prompt", "language": "language", "aspect_ratio": "aspectRatio",
                  "failed_stage": "failedStage", "error": "error"}
@@ -64,13 +66,15 @@ def derived_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
     fields = summary_fields(state)
     summary = {stored: fields[name] for name, stored in _SUMMARY_KEYS.items() if fields[name] is not None}
     stage = {STAGE: fields["current_stage"]} if fields["current_stage"] else {}
-    return {**index_attributes(item), PHASE: state.phase.value, **stage, SUMMARY: summary}
+    failure = {FAILURE: fields["failure"]} if fields["failure"] else {}
+    return {**index_attributes(item), PHASE: state.phase.value, **stage, **failure, SUMMARY: summary}
 
 
 def summary_fields_of(row: Mapping[str, Any]) -> dict[str, str | None]:
     """The ``summary_fields`` a (decoded) index item carries."""
     summary = row.get(SUMMARY) or {}
-    return {"current_stage": row.get(STAGE), **{name: summary.get(stored) for name, stored in _SUMMARY_KEYS.items()}}
+    return {"current_stage": row.get(STAGE), "failure": row.get(FAILURE),
+            **{name: summary.get(stored) for name, stored in _SUMMARY_KEYS.items()}}
 
 
 def derive(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Derived:

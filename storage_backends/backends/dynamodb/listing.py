@@ -1,10 +1,11 @@
 """A list page as a ``Query`` of one of the slim listing indexes: a page costs about a page of reads.
 
-A status filter reads the status index (phase, created), where every item read is of that
-phase; anything else reads the created index (one partition, created). The cursor's boundary
+A failure-group filter reads the failure index (group, created), a status filter the status
+index (phase, created), where every item read is of that group or phase; anything else reads
+the created index (one partition, created). The cursor's boundary
 and the created range become the key condition; the other filters a ``FilterExpression`` over
 the projected attributes (see ``filters``). Reading goes on until the page is full or the
-budget of items is spent: ``2 × limit + 1`` on the status index, whatever the table's size or
+budget of items is spent: ``2 × limit + 1`` on the status and failure indexes, whatever the table's size or
 the match rate, ``list_read_budget`` otherwise. A page cut short by its budget still gets a
 cursor from where reading stopped, so a rare filter costs several short pages rather than one
 request that reads the whole table.
@@ -23,14 +24,15 @@ from ...documents import ID_FIELD
 from ...models import GenerationStatus, ListQuery, format_timestamp, utcnow
 from ...paging import PagePosition, SortKey, make_cursor, page_bounds, position_of
 from .client import DynamoDBCalls
-from .derived import PHASE
+from .derived import FAILURE, PHASE
 from .expressions import Expression
 from .filters import filter_expression
 from .index import CREATED_KEY, INDEX_NAME, SHARD, SHARD_VALUE, created_of, sort_value
-from .table import STATUS_INDEX_NAME
+from .table import FAILURE_INDEX_NAME, STATUS_INDEX_NAME
 
 #: The key attributes of each listing index (an ``ExclusiveStartKey`` holds them and the table's).
-INDEX_KEYS = {INDEX_NAME: (SHARD, CREATED_KEY), STATUS_INDEX_NAME: (PHASE, CREATED_KEY)}
+INDEX_KEYS = {INDEX_NAME: (SHARD, CREATED_KEY), STATUS_INDEX_NAME: (PHASE, CREATED_KEY),
+              FAILURE_INDEX_NAME: (FAILURE, CREATED_KEY)}
 #: Items one Query request asks for at most when a filter drops some (1 MB caps it anyway).
 _MAX_REQUEST_ITEMS = 1000
 #: A search's first request: matches are usually rare, so it starts wide.
@@ -60,11 +62,13 @@ def page_rows(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int
     ``keep`` is shown the matching items, a page's worth at most at a time, and returns those
     the page may hold (the backend drops items whose documents cannot be read); reading goes on
     until the page is full of kept items."""
-    index_name = STATUS_INDEX_NAME if query.status is not None else INDEX_NAME
+    index_name = _index_for(query)
     position = position_of(query)
     ascending = position.ascending(query)
-    if query.status is not None:
+    if index_name != INDEX_NAME:
         budget = min(budget, 2 * query.limit + 1)
+    if query.failure is not None and query.status not in (None, GenerationStatus.FAILED):
+        return RowPage()  # only failed generations have a failure group
     expr = Expression()
     key_condition = _key_condition(expr, query, position)
     if key_condition is None:
@@ -110,6 +114,13 @@ def page_rows(calls: DynamoDBCalls, table: str, query: ListQuery, *, budget: int
     return page
 
 
+def _index_for(query: ListQuery) -> str:
+    """The failure index for a failure group, the status index for a status, else the created index."""
+    if query.failure is not None:
+        return FAILURE_INDEX_NAME
+    return STATUS_INDEX_NAME if query.status is not None else INDEX_NAME
+
+
 def _request_size(need: int, last: int, *, filtered: bool, search: bool) -> int:
     """Ask for what is missing; when a filter dropped items, ask for twice as many as last time."""
     if not filtered:
@@ -134,7 +145,9 @@ def _key_condition(expr: Expression, query: ListQuery, position: PagePosition) -
             high = min(high, boundary) if high else boundary
     if low is not None and high is not None and low > high:
         return None
-    if query.status is None:
+    if query.failure is not None:
+        condition = f"{expr.name(FAILURE)} = {expr.value(query.failure)}"
+    elif query.status is None:
         condition = f"{expr.name(SHARD)} = {expr.value(SHARD_VALUE)}"
     else:
         stalled = query.status is GenerationStatus.STALLED

@@ -20,14 +20,16 @@ from typing import Any
 from ...documents import CREATED, ID_FIELD, UPDATED
 from ...errors import StorageInitializationError, StorageOperationError
 from .client import DynamoDBCalls
-from .derived import PHASE, STAGE, SUMMARY
+from .derived import FAILURE, PHASE, STAGE, SUMMARY
 from .index import CREATED_KEY, INDEX_NAME, LANGUAGE, LAST_CHANGE, SEARCH_ID, SEARCH_PROMPT, SHARD
 
 PHASE_INDEX_NAME = "gennie-phase-index"
 STATUS_INDEX_NAME = "gennie-status-index"
+FAILURE_INDEX_NAME = "gennie-failure-index"
 #: What a list row needs (the summary, the times) and what the filters compare: an index item is
 #: a row, so a stage update writes about a row to each index, not the whole document again.
-ROW_ATTRIBUTES = (CREATED, UPDATED, SUMMARY, STAGE, PHASE, SHARD, LANGUAGE, SEARCH_ID, SEARCH_PROMPT, LAST_CHANGE)
+ROW_ATTRIBUTES = (CREATED, UPDATED, SUMMARY, STAGE, FAILURE, PHASE, SHARD, LANGUAGE, SEARCH_ID, SEARCH_PROMPT,
+                  LAST_CHANGE)
 _POLL_SECONDS = 1.0
 
 
@@ -46,6 +48,8 @@ _INDEXES = [
     _slim_index(INDEX_NAME, SHARD, CREATED_KEY),
     # Items of one phase by created time: a status page reads items of that status alone.
     _slim_index(STATUS_INDEX_NAME, PHASE, CREATED_KEY),
+    # Failed items of one failure group by created time (sparse: only failed items carry the key).
+    _slim_index(FAILURE_INDEX_NAME, FAILURE, CREATED_KEY),
     {
         # Items by phase and last change: the stalled ones (in progress, idle since before a
         # cut-off) are one key range, counted without reading anything else.
@@ -61,6 +65,7 @@ _ATTRIBUTES = [
     {"AttributeName": CREATED_KEY, "AttributeType": "S"},
     {"AttributeName": PHASE, "AttributeType": "S"},
     {"AttributeName": LAST_CHANGE, "AttributeType": "S"},
+    {"AttributeName": FAILURE, "AttributeType": "S"},
 ]
 
 
@@ -112,7 +117,8 @@ def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
                        GlobalSecondaryIndexUpdates=[{"Create": _index_for(index, description, layout)}])
         # Listing needs its indexes; the phase index, which an older table gets here and which may take
         # hours to build over a large one, is read by the stalled count alone (see counts.py).
-        _wait_until_active(calls, table, layout.wait_seconds, indexes=frozenset({INDEX_NAME, STATUS_INDEX_NAME}))
+        _wait_until_active(calls, table, layout.wait_seconds,
+                           indexes=frozenset({INDEX_NAME, STATUS_INDEX_NAME, FAILURE_INDEX_NAME}))
         if layout.ttl_attribute:
             _enable_ttl(calls, table, layout.ttl_attribute)
     except StorageOperationError as exc:

@@ -28,11 +28,12 @@ from ...errors import (
     StorageNotFoundError,
     StorageOperationError,
 )
+from ...insights import Insights, InsightsQuery
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_flag
 from ...paging import build_page, position_of
 from ...summaries import GenerationSummary, SummaryPage, stored_summary
-from . import database
+from . import database, insights
 from .pool import ConnectionPool
 from .query import COUNT_BY_STATUS_SQL, SUMMARY_COLUMNS, plan_search, select_page
 from .schema import COLUMNS, SCHEMA_VERSION, TABLE, migrate, row_values
@@ -140,9 +141,12 @@ class SQLiteStorage(GenerationStateStorage):
         removed = 0
         while True:
             with self._writing() as conn:
+                # The insights sums keep the history of what cleanup removes (see sqlite/insights.py).
+                insights.keep_on_delete(conn, True)
                 batch = conn.execute(
                     f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM {_OLD} LIMIT ?)", (cutoff, CLEANUP_BATCH)
                 ).rowcount
+                insights.keep_on_delete(conn, False)
             removed += batch
             if batch < CLEANUP_BATCH:
                 return removed
@@ -196,6 +200,16 @@ class SQLiteStorage(GenerationStateStorage):
             rows = conn.execute(sql, params).fetchall()
         summaries = [_summary(row, at=at, stalled_after=query.stalled_after) for row in rows]
         return build_page(summaries, query, position, page_type=SummaryPage)
+
+    def _insights(self, query: InsightsQuery, now: datetime) -> Insights:
+        with self._snapshot() as conn:
+            return insights.read(conn, TABLE, query, now)
+
+    def recount(self) -> int:
+        """Make the insights sums again from the rows (hours without rows keep their history);
+        returns how many rows were counted. The counts by status need nothing: they are indexed."""
+        with self._writing() as conn:
+            return insights.rebuild(conn, TABLE)
 
     def _count(self) -> int:
         with self._reading() as conn:
@@ -328,9 +342,10 @@ def _encode(item: dict[str, Any]) -> tuple[tuple[Any, ...], GenerationState]:
 
 
 def _summary(row: tuple[Any, ...], *, at: datetime, stalled_after: timedelta) -> GenerationSummary:
-    generation_id, _, phase, stage, prompt, language, aspect_ratio, failed_stage, error, created_at, updated_at = row
+    (generation_id, _, phase, stage, prompt, language, aspect_ratio, failed_stage, error, created_at, updated_at,
+     failure) = row
     fields = {"prompt": prompt, "language": language, "aspect_ratio": aspect_ratio, "current_stage": stage,
-              "failed_stage": failed_stage, "error": error}
+              "failed_stage": failed_stage, "error": error, "failure": failure}
     return stored_summary(generation_id, fields, phase=phase, created_at=created_at, updated_at=updated_at, at=at,
                           stalled_after=stalled_after)
 

@@ -66,7 +66,7 @@ def plan_search(conn: sqlite3.Connection, query: ListQuery) -> Search | None:
 DOCUMENT_COLUMNS = ("generation_id", "created_key", "document")
 SUMMARY_COLUMNS = (
     "generation_id", "created_key", "phase", "stage", "summary_prompt", "summary_language", "summary_aspect_ratio",
-    "summary_failed_stage", "summary_error", "created_at", "updated_at",
+    "summary_failed_stage", "summary_error", "created_at", "updated_at", "failure",
 )
 
 
@@ -114,6 +114,9 @@ def filter_clauses(query: ListQuery, at: datetime) -> tuple[list[str], list[Any]
     if query.language is not None:
         clauses.append("language = ?")
         params.append(index_text(query.language.lower()))
+    if query.failure is not None:
+        clauses.append("failure = ?")
+        params.append(query.failure)
     if query.created_after is not None:
         clauses.append("created_key >= ?")
         params.append(format_timestamp(query.created_after))

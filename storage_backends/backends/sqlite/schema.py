@@ -14,9 +14,12 @@ from typing import Any
 
 from ...documents import read_item
 from ...errors import StorageError, StorageInitializationError
+from ...fingerprints import describe_error
+from ...insights import duration_bins
 from ...models import GenerationState
 from ...paging import created_sort_value
 from ...summaries import summary_fields
+from . import insights
 
 TABLE = "generations"
 FTS_TABLE = "generations_fts"
@@ -25,7 +28,7 @@ FTS_TABLE = "generations_fts"
 COLUMNS = (
     "generation_id", "created_key", "updated_key", "phase", "stage", "language", "search_id", "search_prompt",
     "summary_prompt", "summary_language", "summary_aspect_ratio", "summary_failed_stage", "summary_error",
-    "created_at", "updated_at", "document",
+    "created_at", "updated_at", "failure", "failure_message", "duration_bins", "document",
 )
 
 _V1 = f"""
@@ -49,7 +52,7 @@ CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
 """
 
 #: The table as of v2: v1's columns, then what ``list_summaries`` reads (``summaries.summary_fields``
-#: and the times as stored), then the document.
+#: and the times as stored) and the failure group, then the document.
 _V2_TABLE = f"""
 CREATE TABLE {TABLE} (
     id INTEGER PRIMARY KEY,
@@ -68,13 +71,16 @@ CREATE TABLE {TABLE} (
     summary_error TEXT,
     created_at TEXT,                    -- as stored (created_key is its normalized form)
     updated_at TEXT,
+    failure TEXT,                       -- the failure group (fingerprints.fingerprint_error), NULL unless failed
+    failure_message TEXT,               -- its readable form (fingerprints.describe_error)
+    duration_bins TEXT,                 -- JSON: each stage's histogram bin of its duration (see insights)
     -- Last: a long document spills into overflow pages, and columns after it would be read
     -- only by walking those pages.
     document TEXT NOT NULL              -- the stored JSON document, exactly as written
 );
 """
 
-#: Indexes and triggers on the table; dropped and made again when a step rebuilds it.
+#: Indexes and triggers on the table as of v1; dropped and made again when a step rebuilds it.
 _INDEXES_AND_TRIGGERS = f"""
 -- Every list reads one of these in (created_key, generation_id) order, so a page costs its
 -- own rows whatever the table size; updated_key rides along to test 'stalled' in the index.
@@ -107,10 +113,11 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _add_summary_columns(conn: sqlite3.Connection) -> None:
-    """v2: the summary columns, filled from each document. They must come before ``document``
-    (see the table), and ``ALTER TABLE ADD COLUMN`` appends, so the table is rebuilt with the
-    same rowids (which the full-text index refers to): one pass over every document, once."""
+def _add_summaries_and_insights(conn: sqlite3.Connection) -> None:
+    """v2: the summary and failure columns, filled from each document, and the insights sums
+    (``insights``) made from them. The columns must come before ``document`` (see the table),
+    and ``ALTER TABLE ADD COLUMN`` appends, so the table is rebuilt with the same rowids (which
+    the full-text index refers to): one pass over every document, once."""
     for (name,) in conn.execute(f"SELECT name FROM sqlite_schema WHERE tbl_name = '{TABLE}' "
                                 "AND type IN ('index', 'trigger') AND sql IS NOT NULL").fetchall():
         kind = "INDEX" if name.startswith(f"{TABLE}_by_") else "TRIGGER"
@@ -130,6 +137,9 @@ def _add_summary_columns(conn: sqlite3.Connection) -> None:
         last = rows[-1][0]
     for statement in _statements(_INDEXES_AND_TRIGGERS):
         conn.execute(statement)
+    conn.execute(f"CREATE INDEX {TABLE}_by_failure ON {TABLE} (failure, created_key, generation_id)"
+                 " WHERE failure IS NOT NULL")
+    insights.create(conn, TABLE)
 
 
 def _summary_of_document(generation_id: str, document: str) -> tuple[Any, ...]:
@@ -144,7 +154,7 @@ def _summary_of_document(generation_id: str, document: str) -> tuple[Any, ...]:
 
 
 #: Step ``n`` takes a database from schema version ``n`` to ``n + 1``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_summary_columns)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _add_summaries_and_insights)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -180,12 +190,16 @@ def row_values(item: dict[str, Any], state: GenerationState, document: str) -> t
 
 
 def summary_values(item: dict[str, Any], state: GenerationState) -> tuple[Any, ...]:
-    """The summary columns of a stored item."""
+    """The summary, failure and duration columns of a stored item."""
     fields = summary_fields(state)
     texts = (fields["prompt"], fields["language"], fields["aspect_ratio"], fields["failed_stage"], fields["error"])
     created, updated = item.get("createdAt"), item.get("updatedAt")
+    failed = state.failed_stage
+    failure_message = describe_error(state.stage(failed).error) if failed else None
     return (*(index_text(text) if text is not None else None for text in texts),
-            created if isinstance(created, str) else None, updated if isinstance(updated, str) else None)
+            created if isinstance(created, str) else None, updated if isinstance(updated, str) else None,
+            fields["failure"], index_text(failure_message) if failure_message is not None else None,
+            json.dumps(duration_bins(state), separators=(",", ":")))
 
 
 def fold(text: str) -> str:

@@ -1,0 +1,164 @@
+"""Insights sums, kept per hour in tables of their own by triggers on the generations table.
+
+Each row contributes its hour (the first 13 characters of ``created_key``), its phase, its
+failure group and its stages' duration bins (``storage_backends.insights.contribution``, held in
+the row's columns). An insert adds them, a delete takes them away, an update does both when
+any of them changed, so every write path (save, save_many, update, delete) keeps the sums
+right inside its own transaction. Cleanup is the exception: it sets ``keep_on_delete`` for its
+transaction, so the sums keep the history of generations it removes (last week's trend stays
+after its documents are gone). ``rebuild`` makes the sums again from the rows, for the hours
+that still hold rows; older hours keep their history.
+
+A call reads O(hours + groups) rows: the window's sums, the stalled ones among the window's
+in-progress rows (a range of the phase index), and five example rows per group returned.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from ...insights import (
+    EXAMPLES,
+    Examples,
+    Insights,
+    InsightsQuery,
+    Sums,
+    build_insights,
+    hours_of,
+    top_groups,
+    window_bounds,
+)
+from ...models import format_timestamp, parse_timestamp
+
+_TABLES = """
+CREATE TABLE insight_phases (hour TEXT NOT NULL, phase TEXT NOT NULL, count INTEGER NOT NULL,
+                             PRIMARY KEY (hour, phase)) WITHOUT ROWID;
+CREATE TABLE insight_failures (hour TEXT NOT NULL, failure TEXT NOT NULL, count INTEGER NOT NULL,
+                               PRIMARY KEY (hour, failure)) WITHOUT ROWID;
+CREATE TABLE insight_durations (hour TEXT NOT NULL, stage TEXT NOT NULL, bin INTEGER NOT NULL,
+                                count INTEGER NOT NULL, PRIMARY KEY (hour, stage, bin)) WITHOUT ROWID;
+-- What a group is called, from its first member: it outlives its generations.
+CREATE TABLE failure_groups (failure TEXT PRIMARY KEY, stage TEXT NOT NULL, message TEXT NOT NULL,
+                             example TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE insight_state (id INTEGER PRIMARY KEY CHECK (id = 1), keep_on_delete INTEGER NOT NULL);
+INSERT INTO insight_state VALUES (1, 0);
+"""
+
+
+def _add(row: str) -> list[str]:
+    """Statements adding ``row``'s (``new`` or ``old``) contribution to the sums."""
+    hour = f"substr({row}.created_key, 1, 13)"
+    return [
+        f"INSERT INTO insight_phases VALUES ({hour}, {row}.phase, 1)"
+        " ON CONFLICT (hour, phase) DO UPDATE SET count = count + 1",
+        f"INSERT INTO insight_failures SELECT {hour}, {row}.failure, 1 WHERE {row}.failure IS NOT NULL"
+        " ON CONFLICT (hour, failure) DO UPDATE SET count = count + 1",
+        # An upsert, not OR IGNORE: the statement that fires a trigger overrides its conflict clauses.
+        f"INSERT INTO failure_groups SELECT {row}.failure, {row}.summary_failed_stage,"
+        f" {row}.failure_message, coalesce({row}.summary_error, '') WHERE {row}.failure IS NOT NULL"
+        " ON CONFLICT (failure) DO NOTHING",
+        f"INSERT INTO insight_durations SELECT {hour}, key, value, 1 FROM json_each({row}.duration_bins) WHERE 1"
+        " ON CONFLICT (hour, stage, bin) DO UPDATE SET count = count + 1",
+    ]
+
+
+def _remove(row: str) -> list[str]:
+    """Statements taking ``row``'s contribution away from the sums."""
+    hour = f"substr({row}.created_key, 1, 13)"
+    return [
+        f"UPDATE insight_phases SET count = count - 1 WHERE hour = {hour} AND phase = {row}.phase",
+        f"UPDATE insight_failures SET count = count - 1 WHERE hour = {hour} AND failure = {row}.failure",
+        f"UPDATE insight_durations SET count = count - 1 WHERE hour = {hour}"
+        f" AND (stage, bin) IN (SELECT key, value FROM json_each({row}.duration_bins))",
+    ]
+
+
+def _trigger(name: str, event: str, table: str, when: str, statements: list[str]) -> str:
+    body = "".join(f"    {statement};\n" for statement in statements)
+    return f"CREATE TRIGGER {table}_insights_{name} AFTER {event} ON {table} WHEN {when} BEGIN\n{body}END"
+
+
+def create(conn: sqlite3.Connection, table: str) -> None:
+    """Make the sums' tables and triggers, and fill them from the rows there are."""
+    for statement in _TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    dated = "{row}.created_key > ''"
+    changed = " OR ".join(f"old.{column} IS NOT new.{column}"
+                          for column in ("created_key", "phase", "failure", "duration_bins"))
+    kept = "(SELECT keep_on_delete FROM insight_state) = 0"
+    conn.execute(_trigger("insert", "INSERT", table, dated.format(row="new"), _add("new")))
+    conn.execute(_trigger("delete", "DELETE", table, f"{dated.format(row='old')} AND {kept}", _remove("old")))
+    conn.execute(_trigger("update_old", "UPDATE", table, f"({changed}) AND {dated.format(row='old')}",
+                          _remove("old")))
+    conn.execute(_trigger("update_new", "UPDATE", table, f"({changed}) AND {dated.format(row='new')}",
+                          _add("new")))
+    rebuild(conn, table)
+
+
+def keep_on_delete(conn: sqlite3.Connection, keep: bool) -> None:
+    """Whether this transaction's deletes leave the sums as they are (cleanup's)."""
+    conn.execute("UPDATE insight_state SET keep_on_delete = ?", (int(keep),))
+
+
+def rebuild(conn: sqlite3.Connection, table: str) -> int:
+    """Make the sums of every hour that holds rows again from those rows; returns how many rows."""
+    hours = f"(SELECT DISTINCT substr(created_key, 1, 13) FROM {table} WHERE created_key > '')"
+    for sums in ("insight_phases", "insight_failures", "insight_durations"):
+        conn.execute(f"DELETE FROM {sums} WHERE hour IN {hours}")
+    dated = f"FROM {table} WHERE created_key > ''"
+    conn.execute(f"INSERT INTO insight_phases SELECT substr(created_key, 1, 13), phase, count(*) {dated} GROUP BY 1, 2")
+    conn.execute(f"INSERT INTO insight_failures SELECT substr(created_key, 1, 13), failure, count(*) {dated}"
+                 " AND failure IS NOT NULL GROUP BY 1, 2")
+    conn.execute(f"INSERT OR IGNORE INTO failure_groups SELECT failure, summary_failed_stage, failure_message,"
+                 f" coalesce(summary_error, '') {dated} AND failure IS NOT NULL")
+    conn.execute(f"INSERT INTO insight_durations SELECT substr(created_key, 1, 13), key, value, count(*)"
+                 f" FROM {table}, json_each({table}.duration_bins) WHERE created_key > '' GROUP BY 1, 2, 3")
+    return conn.execute(f"SELECT count(*) {dated}").fetchone()[0]
+
+
+def read(conn: sqlite3.Connection, table: str, query: InsightsQuery, now: datetime) -> Insights:
+    """The insights of the window from the sums (one read transaction: ``conn`` is a snapshot)."""
+    hours = hours_of(query)
+    first, last = hours[0], hours[-1]
+    sums = Sums()
+    for hour, phase, count in conn.execute(
+            "SELECT hour, phase, count FROM insight_phases WHERE hour BETWEEN ? AND ? AND count > 0", (first, last)):
+        sums.phases.setdefault(hour, {})[phase] = count
+    for hour, failure, count in conn.execute(
+            "SELECT hour, failure, count FROM insight_failures WHERE hour BETWEEN ? AND ? AND count > 0",
+            (first, last)):
+        sums.failures.setdefault(failure, {})[hour] = count
+    for stage, index, count in conn.execute(
+            "SELECT stage, bin, sum(count) FROM insight_durations WHERE hour BETWEEN ? AND ? AND count > 0"
+            " GROUP BY stage, bin", (first, last)):
+        sums.durations.setdefault(stage, {})[index] = count
+    groups = top_groups(sums, query.max_groups)
+    for failure, stage, message, example in conn.execute(
+            f"SELECT failure, stage, message, example FROM failure_groups WHERE failure IN"
+            f" ({', '.join('?' * len(groups))})", groups):
+        sums.groups[failure] = (stage, message, example)
+    low, high = (format_timestamp(moment) for moment in window_bounds(query))
+    stalled = dict(conn.execute(
+        f"SELECT substr(created_key, 1, 13), count(*) FROM {table} WHERE phase = 'in_progress'"
+        " AND created_key >= ? AND created_key < ? AND updated_key > '' AND updated_key < ? GROUP BY 1",
+        (low, high, format_timestamp(now - query.stalled_after))).fetchall())
+    examples = {failure: _examples(conn, table, failure, low, high, sums.failures[failure]) for failure in groups}
+    return build_insights(query, sums, stalled_by_hour=stalled, examples=examples)
+
+
+def _examples(conn: sqlite3.Connection, table: str, failure: str, low: str, high: str,
+              by_hour: dict[str, int]) -> Examples:
+    """The group's latest rows and its first and last member's created times; a group whose
+    rows cleanup removed is seen to the hour, from its sums."""
+    latest = conn.execute(
+        f"SELECT generation_id, created_key FROM {table} WHERE failure = ? AND created_key >= ? AND created_key < ?"
+        f" ORDER BY created_key DESC, generation_id DESC LIMIT {EXAMPLES}", (failure, low, high)).fetchall()
+    earliest = conn.execute(
+        f"SELECT created_key FROM {table} WHERE failure = ? AND created_key >= ? AND created_key < ?"
+        " ORDER BY created_key, generation_id LIMIT 1", (failure, low, high)).fetchone()
+    hours = sorted(by_hour)
+    first = parse_timestamp(earliest[0]) if earliest else parse_timestamp(f"{hours[0]}:00:00Z")
+    last = parse_timestamp(latest[0][1]) if latest else parse_timestamp(f"{hours[-1]}:00:00Z")
+    return Examples(ids=[generation_id for generation_id, _ in latest], first_seen=first, last_seen=last)
