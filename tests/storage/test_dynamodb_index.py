@@ -94,10 +94,10 @@ def test_a_stage_update_is_one_read_and_one_write_of_the_item(storage):
     storage.save(make_item("g1", script={"content": "x"}))
     sent: list[str] = []
     client_for(storage).meta.events.register("before-call.dynamodb", lambda model, **_: sent.append(model.name))
-    storage.update("g1", {"audio": {"url": "https://a/b.mp3"}})  # no phase change: no counter write
-    assert sent == ["GetItem", "PutItem"]
+    storage.update("g1", {"audio": {"url": "https://a/b.mp3"}})  # no phase change: the totals stay
+    assert sent == ["GetItem", "PutItem", "UpdateItem"]  # the hour's sums: audio's duration
     sent.clear()
-    storage.update("g1", {"audio": {"status": "failed"}})  # in progress -> failed: two counter shards move
+    storage.update("g1", {"audio": {"status": "failed"}})  # in progress -> failed: the totals move too
     assert sent == ["GetItem", "PutItem", "UpdateItem", "UpdateItem"]
 
 

@@ -15,6 +15,7 @@ import random
 import re
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -29,31 +30,32 @@ from ...errors import (
     StorageOperationError,
 )
 from ...exact_first import promotes
+from ...insights import Contribution, Insights, InsightsQuery, build_insights, hours_of, top_groups, window_bounds
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_count, as_flag, as_number, as_text
 from ...summaries import GenerationSummary, SummaryPage, stored_summary, summarize
-from . import counters
+from . import rollups
 from .batch import Backoff, get_all, write_all
 from .client import ClientSettings, DynamoDBCalls, make_client
-from .counters import COUNTER_PREFIX, refuse_counter_id
 from .counts import TimedCache, count_stalled, scan_pages
 from .derived import (
+    COUNTED_NAMES,
     DERIVED_NAMES,
     PHASE,
-    PHASES,
     SUMMARY,
-    add_up,
+    contribution_of,
     derived_attributes,
-    phase_change,
-    phase_of,
+    rollup_changes,
     summary_fields_of,
 )
 from .expiry import EXPIRES, expiry_attributes
 from .expressions import Expression, projection
 from .floats import float_hints, restore_floats
 from .index import CREATED_KEY, INDEX_NAME, PREFIX, SHARD, refuse_index_names, strip_index
+from .insights import group_examples, stalled_by_hour
 from .items import check_item_size, from_attribute_value, from_item_values, to_item_values
 from .listing import RowPage, page_rows
+from .rollups import ROLLUP_PREFIX, Changes, refuse_rollup_id
 from .table import PAY_PER_REQUEST, PROVISIONED, TableLayout, ensure_table
 
 DEFAULT_TABLE = "video-gennie-generations"
@@ -155,7 +157,7 @@ class DynamoDBStorage(GenerationStateStorage):
                 if exc.code != CONDITION_FAILED:
                     raise
                 continue
-            self._count_change(phase_change(_phase(response.get("Attributes")), _phase(encoded)))
+            self._roll(rollup_changes(response.get("Attributes"), encoded))
             return read_item(generation_id, stored)
         raise StorageOperationError(f"generation {generation_id!r} kept changing while being saved",
                                     code=CONDITION_FAILED, generation_id=generation_id)
@@ -167,7 +169,7 @@ class DynamoDBStorage(GenerationStateStorage):
             # Items stored as given are checked by encoding the puts below (once: a migration's hot path).
             if preserve_timestamps:
                 refuse_index_names(item)
-                refuse_counter_id(item[ID_FIELD])
+                refuse_rollup_id(item[ID_FIELD])
             else:
                 self._check(item, now)
         if not preserve_timestamps:
@@ -175,12 +177,15 @@ class DynamoDBStorage(GenerationStateStorage):
             latest = [stamp_for_save(item, now, existing_created_at=created.get(item[ID_FIELD])) for item in latest]
         puts = [{"PutRequest": {"Item": self._encode(item)}} for item in latest]  # all checked before any write
         self._ensure_ready()
-        # BatchWriteItem returns no old images: the phases counted before are read first (a write by
-        # someone else in between can put a counter off until the next recount).
-        before = self._stored_phases([item[ID_FIELD] for item in latest])
+        # BatchWriteItem returns no old images: what the items counted as before is read first (a
+        # write by someone else in between can put a sum off until the next recount).
+        before = self._counted_now([item[ID_FIELD] for item in latest])
         write_all(self._calls, self._table, puts, deadline_seconds=self._batch_deadline)
-        self._count_change(add_up([phase_change(before.get(put["PutRequest"]["Item"][ID_FIELD]["S"]),
-                                                _phase(put["PutRequest"]["Item"])) for put in puts]))
+        moved = Changes()
+        for put in puts:
+            item = put["PutRequest"]["Item"]
+            moved.merge(rollup_changes(before.get(item[ID_FIELD]["S"]), item))
+        self._roll(moved)
 
     def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
         """Read, merge, and put back on the condition that nobody wrote in between (optimistic
@@ -188,7 +193,7 @@ class DynamoDBStorage(GenerationStateStorage):
         and counters follow from the whole new document in the same single write. A strongly
         consistent read costs a quarter of what a second write of the item would."""
         refuse_index_names(changes)
-        if generation_id.startswith(COUNTER_PREFIX):
+        if generation_id.startswith(ROLLUP_PREFIX):
             raise StorageNotFoundError(generation_id)
         # As in every backend, stage times are the storage's to keep (see documents.apply_update).
         changes = {name: value for name, value in changes.items() if name != STAGE_TIMES}
@@ -214,7 +219,7 @@ class DynamoDBStorage(GenerationStateStorage):
                         f"generation {generation_id!r} kept changing while being updated", code=CONDITION_FAILED,
                         generation_id=generation_id) from exc
                 continue
-            self._count_change(phase_change(_phase(raw), _phase(encoded)))
+            self._roll(rollup_changes(raw, encoded))
             return read_item(generation_id, item)
 
     def _refresh(self, raw: dict[str, Any]) -> bool:
@@ -242,25 +247,26 @@ class DynamoDBStorage(GenerationStateStorage):
             if exc.code == CONDITION_FAILED:
                 return False
             raise
-        self._count_change(phase_change(_phase(raw), wanted.get(PHASE)))
+        refreshed = {**{name: value for name, value in raw.items() if name not in removes}, **encoded}
+        self._roll(rollup_changes(raw, refreshed))
         return True
 
     def _delete(self, generation_id: str) -> bool:
         response = self._request("delete_item", Key=_key(generation_id), ReturnValues="ALL_OLD")
         old = response.get("Attributes")
-        self._count_change(phase_change(_phase(old), None))
+        self._roll(rollup_changes(old, None))
         return old is not None
 
     # -- reads ----------------------------------------------------------------------------
 
     def _get(self, generation_id: str) -> GenerationState:
-        raw = self._get_raw(generation_id) if not generation_id.startswith(COUNTER_PREFIX) else None
+        raw = self._get_raw(generation_id) if not generation_id.startswith(ROLLUP_PREFIX) else None
         if raw is None:
             raise StorageNotFoundError(generation_id)
         return self._read(raw)
 
     def _exists(self, generation_id: str) -> bool:
-        return not generation_id.startswith(COUNTER_PREFIX) and self._get_raw(generation_id, ID_FIELD) is not None
+        return not generation_id.startswith(ROLLUP_PREFIX) and self._get_raw(generation_id, ID_FIELD) is not None
 
     def _list(self, query: ListQuery, on_skip: OnSkip) -> Page:
         """Index items, then their documents (``BatchGetItem``, 100 a request). An item deleted in
@@ -335,20 +341,36 @@ class DynamoDBStorage(GenerationStateStorage):
         return counts
 
     def _read_counters(self) -> dict[str, int]:
-        return counters.read(self._calls, self._table, deadline_seconds=self._batch_deadline)
+        return rollups.read_totals(self._calls, self._table, deadline_seconds=self._batch_deadline)
 
-    def _stored_phases(self, generation_ids: list[str]) -> dict[str, str]:
-        """The phase each of these items is counted in now (absent ones are not)."""
+    def _counted_now(self, generation_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What each of these items counts as now: the attributes ``contribution_of`` reads."""
         expr = Expression()
         found = get_all(self._calls, self._table, [_key(i) for i in generation_ids],
-                        projection={"ProjectionExpression": projection(expr, ID_FIELD, PHASE), **expr.params()},
+                        projection={"ProjectionExpression": projection(expr, ID_FIELD, *COUNTED_NAMES),
+                                    **expr.params()},
                         deadline_seconds=self._batch_deadline)
-        return {raw[ID_FIELD]["S"]: phase for raw in found if (phase := _phase(raw))}
+        return {raw[ID_FIELD]["S"]: raw for raw in found}
 
-    def _count_change(self, change: dict[str, int]) -> None:
-        if change:
-            counters.add(self._calls, self._table, change)
+    def _roll(self, change: Changes) -> None:
+        rollups.apply(self._calls, self._table, change)
         self._counts.clear()
+
+    def _insights(self, query: InsightsQuery, now: datetime) -> Insights:
+        """From the hourly rollups (``BatchGetItem``s of the window's hours), the stalled ones among
+        the window's in-progress items (a range of the status index) and, for each group
+        returned, its latest members and its first (two small Queries of the failure index)."""
+        self._ensure_ready()
+        sums = rollups.read_hours(self._calls, self._table, hours_of(query), deadline_seconds=self._batch_deadline)
+        low, high = (format_timestamp(moment) for moment in window_bounds(query))
+        stalled = stalled_by_hour(self._calls, self._table, low, high,
+                                  format_timestamp(now - query.stalled_after))
+        groups = top_groups(sums, query.max_groups)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found = pool.map(lambda fingerprint: group_examples(self._calls, self._table, fingerprint, low, high),
+                             groups)
+            examples = {fingerprint: example for fingerprint, example in zip(groups, found, strict=True) if example}
+        return build_insights(query, sums, stalled_by_hour=stalled, examples=examples)
 
     # -- cleanup, health, metrics -----------------------------------------------------------
 
@@ -361,21 +383,22 @@ class DynamoDBStorage(GenerationStateStorage):
                f"(attribute_not_exists({indexed}) AND {created} >= {low} AND {created} < {high})")
         self._ensure_ready()
         pages = scan_pages(self._calls, TableName=self._table, FilterExpression=old,
-                           ProjectionExpression=projection(expr, ID_FIELD, PHASE), **expr.params())
+                           ProjectionExpression=projection(expr, ID_FIELD, *COUNTED_NAMES), **expr.params())
         found = (raw for page in pages for raw in page["Items"])
         if dry_run:
             return sum(1 for _ in found)
-        changes: list[dict[str, int]] = []
+        moved = Changes()
 
         def deletes() -> Iterator[dict[str, Any]]:
             for raw in found:
-                changes.append(phase_change(_phase(raw), None))
+                # Off the totals only: the hours keep the history of what cleanup removes.
+                moved.merge(rollup_changes(raw, None, hours=False))
                 yield {"DeleteRequest": {"Key": _key(raw[ID_FIELD]["S"])}}
 
         # One stream of deletes across scan pages, so every batch but the last is full. An item
-        # another cleanup deleted first is taken off its counter twice: recount puts that right.
+        # another cleanup deleted first is taken off its total twice: recount puts that right.
         removed = write_all(self._calls, self._table, deletes(), deadline_seconds=self._batch_deadline)
-        self._count_change(add_up(changes))
+        self._roll(moved)
         return removed
 
     def _is_healthy(self) -> bool:
@@ -452,7 +475,7 @@ class DynamoDBStorage(GenerationStateStorage):
         """Refuse what DynamoDB would, before any request (the stored createdAt is not known yet,
         and a different one of the same format would not change the size)."""
         refuse_index_names(item)
-        refuse_counter_id(item[ID_FIELD])
+        refuse_rollup_id(item[ID_FIELD])
         self._encode(stamp_for_save(item, now, existing_created_at=None))
 
     def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -487,32 +510,30 @@ class DynamoDBStorage(GenerationStateStorage):
         expr = Expression()
         # A document that does not validate never gets a summary: it is looked at again, not rewritten.
         missing = (f"(attribute_not_exists({expr.name(SHARD)}) OR attribute_not_exists({expr.name(SUMMARY)}))"
-                   f" AND NOT begins_with({expr.name(ID_FIELD)}, {expr.value(COUNTER_PREFIX)})")
+                   f" AND NOT begins_with({expr.name(ID_FIELD)}, {expr.value(ROLLUP_PREFIX)})")
         pages = scan_pages(self._calls, TableName=self._table, FilterExpression=missing, **expr.params())
         return sum(self._refresh(raw) for page in pages for raw in page["Items"])
 
     def recount(self) -> int:
-        """Set the counters from the documents themselves (one Scan of the whole table), after
-        refreshing stale derived attributes; returns how many documents were counted. Writes
-        made while it runs may be counted in or out: run it when the table is quiet (cron)."""
+        """Set the totals and the hourly sums from the documents themselves (one Scan of the whole
+        table), after refreshing stale derived attributes; returns how many documents were
+        counted. Hours without documents keep their history. Writes made while it runs may be
+        counted in or out: run it when the table is quiet (cron)."""
         self._ensure_ready()
-        counts = dict.fromkeys(PHASES, 0)
         expr = Expression()
-        documents = f"NOT begins_with({expr.name(ID_FIELD)}, {expr.value(COUNTER_PREFIX)})"
-        for page in scan_pages(self._calls, TableName=self._table, FilterExpression=documents, **expr.params()):
-            for raw in page["Items"]:
-                actual = phase_of(strip_index(from_item_values(raw)))
-                self._refresh(raw)
-                if actual is not None:
-                    counts[actual] += 1
-        counters.replace(self._calls, self._table, counts, deadline_seconds=self._batch_deadline)
+        documents = f"NOT begins_with({expr.name(ID_FIELD)}, {expr.value(ROLLUP_PREFIX)})"
+
+        def counted() -> Iterator[Contribution]:
+            for page in scan_pages(self._calls, TableName=self._table, FilterExpression=documents, **expr.params()):
+                for raw in page["Items"]:
+                    self._refresh(raw)
+                    wanted = derived_attributes(strip_index(from_item_values(raw)))
+                    if (item := contribution_of(to_item_values(wanted))) is not None:
+                        yield item
+
+        total = rollups.replace(self._calls, self._table, counted(), deadline_seconds=self._batch_deadline)
         self._counts.clear()
-        return sum(counts.values())
-
-
-def _phase(raw: dict[str, Any] | None) -> str | None:
-    """The phase a stored (or about to be stored) item is counted in."""
-    return raw.get(PHASE, {}).get("S") if raw else None
+        return total
 
 
 def _key(generation_id: str) -> dict[str, Any]:

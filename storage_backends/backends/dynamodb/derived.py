@@ -2,10 +2,11 @@
 
 Every write (this library's, or later another producer's seen through a change stream) turns an
 old image into a new one. ``derive(old, new)`` says what follows: the attributes the new image
-must carry (the listing index's; its phase, current stage and row summary, which the status
-index and the slim index items hold) and how the per-phase counters move. The phase counted
-for an image is the ``_genniePhase`` it carries, so a phase is added once when an item takes
-it and taken away once when the item leaves it.
+must carry (the listing index's; its phase, current stage, failure group, stage durations and
+row summary, which the status and failure indexes and the slim index items hold) and how the
+rollups move (``rollups``: the totals per phase and the sums per hour). What an image is
+counted as is read from the derived attributes it carries (``contribution_of``), so a
+contribution is added once when an item takes it and taken away once when the item leaves it.
 """
 
 from __future__ import annotations
@@ -16,31 +17,36 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...models import GenerationState, GenerationStatus
+from ...fingerprints import describe_error
+from ...insights import Contribution, duration_bins
+from ...models import GenerationState
 from ...summaries import summary_fields
-from .index import INDEX_NAMES, PREFIX, index_attributes, strip_index
+from .index import CREATED_KEY, INDEX_NAMES, PREFIX, created_of, index_attributes, strip_index
+from .items import from_item_values, to_item_values
+from .rollups import Changes, changes
 
 PHASE = f"{PREFIX}Phase"
 STAGE = f"{PREFIX}Stage"
 #: The failure group of a failed item (``fingerprints.fingerprint_error``): what ``ListQuery.failure`` compares.
 FAILURE = f"{PREFIX}Failure"
+#: stage -> the histogram bin of its duration (``insights.duration_bins``), for the hourly sums.
+DURATIONS = f"{PREFIX}Durations"
 #: A map of the row's ``summary_fields`` but the stage (``STAGE``): what a list row shows.
 SUMMARY = f"{PREFIX}Summary"
 #: Every attribute ``derived_attributes`` may write: the ones it leaves out are stale if present.
-DERIVED_NAMES = (*INDEX_NAMES, PHASE, STAGE, FAILURE, SUMMARY)
+DERIVED_NAMES = (*INDEX_NAMES, PHASE, STAGE, FAILURE, DURATIONS, SUMMARY)
 #: Summary fields as stored in ``SUMMARY`` (camelCase, as the documents' own attributes).
 _SUMMARY_KEYS = {"prompt": "prompt", "language": "language", "aspect_ratio": "aspectRatio",
                  "failed_stage": "failedStage", "error": "error"}
-#: The phases an item is counted in (stalled is in progress, told apart by the time of its last change).
-PHASES = (GenerationStatus.IN_PROGRESS.value, GenerationStatus.COMPLETED.value, GenerationStatus.FAILED.value)
+#: What ``contribution_of`` reads of an image (a projection when only that is needed).
+COUNTED_NAMES = (PHASE, CREATED_KEY, FAILURE, DURATIONS, SUMMARY)
 
 
 @dataclass(frozen=True)
 class Derived:
     #: Attributes the new image must carry (none for a deletion).
     attributes: dict[str, Any] = field(default_factory=dict)
-    #: phase -> +1 / -1.
-    counts: dict[str, int] = field(default_factory=dict)
+    rollups: Changes = field(default_factory=Changes)
 
 
 def state_of(item: Mapping[str, Any]) -> GenerationState | None:
@@ -58,16 +64,16 @@ def phase_of(item: Mapping[str, Any]) -> str | None:
 
 
 def derived_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The index attributes of a whole document, and (if it validates) its phase, current stage
-    and summary."""
+    """The index attributes of a whole document, and (if it validates) its phase, current stage,
+    failure group, stage durations and summary."""
     state = state_of(item)
     if state is None:
         return index_attributes(item)
     fields = summary_fields(state)
     summary = {stored: fields[name] for name, stored in _SUMMARY_KEYS.items() if fields[name] is not None}
-    stage = {STAGE: fields["current_stage"]} if fields["current_stage"] else {}
-    failure = {FAILURE: fields["failure"]} if fields["failure"] else {}
-    return {**index_attributes(item), PHASE: state.phase.value, **stage, **failure, SUMMARY: summary}
+    optional = {STAGE: fields["current_stage"], FAILURE: fields["failure"], DURATIONS: duration_bins(state)}
+    return {**index_attributes(item), PHASE: state.phase.value, **{k: v for k, v in optional.items() if v},
+            SUMMARY: summary}
 
 
 def summary_fields_of(row: Mapping[str, Any]) -> dict[str, str | None]:
@@ -77,24 +83,37 @@ def summary_fields_of(row: Mapping[str, Any]) -> dict[str, str | None]:
             **{name: summary.get(stored) for name, stored in _SUMMARY_KEYS.items()}}
 
 
+def contribution_of(image: Mapping[str, Any] | None) -> Contribution | None:
+    """What a stored (or about to be stored) item, in DynamoDB's typed form, is counted as: from
+    its derived attributes. None for no item, or one without a phase or a creation time."""
+    if not image or PHASE not in image or CREATED_KEY not in image:
+        return None
+    counted = from_item_values({name: image[name] for name in COUNTED_NAMES if name in image})
+    created = created_of(counted[CREATED_KEY])
+    if not created:
+        return None
+    failure = {}
+    if counted.get(FAILURE):
+        summary = counted.get(SUMMARY) or {}
+        example = summary.get("error") or ""
+        failure = {"failure": counted[FAILURE], "failure_stage": summary.get("failedStage"),
+                   "failure_message": describe_error(example), "failure_example": example}
+    bins = {stage: int(index) for stage, index in (counted.get(DURATIONS) or {}).items()}
+    return Contribution(hour=created[:13], phase=counted[PHASE], duration_bins=bins, **failure)
+
+
+def rollup_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *,
+                   hours: bool = True) -> Changes:
+    """How the rollups move when a typed image ``old`` becomes ``new`` (either None: created,
+    deleted); ``hours=False`` moves the totals alone (cleanup keeps the hours' history)."""
+    return changes(contribution_of(old), contribution_of(new), hours=hours)
+
+
 def derive(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Derived:
-    """The derived state a write from ``old`` to ``new`` (either None: created, deleted) changes."""
-    attributes = derived_attributes(new) if new is not None else {}
-    return Derived(attributes=attributes, counts=phase_change(old.get(PHASE) if old else None,
-                                                              attributes.get(PHASE)))
-
-
-def phase_change(before: str | None, after: str | None) -> dict[str, int]:
-    """How the counters move when an item's counted phase goes from ``before`` to ``after``."""
-    if before == after:
-        return {}
-    return {phase: delta for phase, delta in ((before, -1), (after, 1)) if phase in PHASES}
-
-
-def add_up(changes: list[dict[str, int]]) -> dict[str, int]:
-    """Several counter changes as one (a batch's), without the phases that net to zero."""
-    total: dict[str, int] = {}
-    for change in changes:
-        for phase, delta in change.items():
-            total[phase] = total.get(phase, 0) + delta
-    return {phase: delta for phase, delta in total.items() if delta}
+    """The derived state a write from ``old`` to ``new`` (typed images, either None) changes: the
+    attributes ``new`` must carry and how the rollups move once it carries them."""
+    if new is None:
+        return Derived(rollups=rollup_changes(old, None))
+    attributes = derived_attributes(strip_index(from_item_values(new)))
+    completed = {**{k: v for k, v in new.items() if k not in DERIVED_NAMES}, **to_item_values(attributes)}
+    return Derived(attributes=attributes, rollups=rollup_changes(old, completed))
