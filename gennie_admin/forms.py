@@ -1,8 +1,9 @@
-"""The list page's query parameters: their names, the form that checks them, and links.
+"""The pages' query parameters: their names, the forms that check them, and links.
 
 ``ListParams`` is the list's state once checked. It turns into a storage ``ListQuery`` and
 builds every link of the page (``params.url(status="failed")``), so links keep the current
 filters the way Django admin's ChangeList does, and always drop the cursor unless told.
+``InsightsParams`` is the insights page's: its window.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ PARAM_SORT = "sort"
 PARAM_PER_PAGE = "per_page"
 PARAM_CURSOR = "cursor"
 PARAM_LIVE = "live"
+PARAM_FAILURE = "failure"
+PARAM_WINDOW = "window"
 
 SORT_NEWEST, SORT_OLDEST = "newest", "oldest"
 PER_PAGE_CHOICES = (10, 25, 50, 100, 200)
@@ -44,6 +47,12 @@ CREATED_PRESETS: dict[str, tuple[str, timedelta]] = {
 }
 #: A BCP 47-like tag, as the pipeline stores languages ("en", "pt-BR", "zh_Hant").
 LANGUAGE_CODE = RegexValidator(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$", "Enter a language code such as en or pt-BR.")
+#: A failure group's key as ``fingerprint_error`` makes it: ``<stage>-<12 hex digits>``.
+FINGERPRINT = RegexValidator(
+    rf"^({'|'.join(stage.value for stage in Stage)})-[0-9a-f]{{12}}$",
+    "Enter a failure group as the insights page links it: a stage, a dash and 12 hex digits.",
+)
+DEFAULT_WINDOW = "24h"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +70,13 @@ class ListParams:
     per_page: int = DEFAULT_PER_PAGE
     cursor: str = ""
     live: bool = False
+    #: A failure group's fingerprint: only the generations that failed that way.
+    failure: str = ""
 
     @property
     def filtered(self) -> bool:
         """Whether anything narrows the list (sort, page size and live refresh do not)."""
-        return bool(self.q or self.status or self.secondary_filter_count)
+        return bool(self.q or self.status or self.failure or self.secondary_filter_count)
 
     @property
     def secondary_filter_count(self) -> int:
@@ -84,7 +95,7 @@ class ListParams:
             status=self.status, stage=self.stage, language=self.language or None, search=self.q or None,
             created_after=max(after, default=None), created_before=before,
             newest_first=self.sort == SORT_NEWEST, limit=self.per_page, cursor=self.cursor or None,
-            stalled_after=stalled_after,
+            stalled_after=stalled_after, failure=self.failure or None,
         )
 
     def as_params(self) -> dict[str, str]:
@@ -96,7 +107,7 @@ class ListParams:
             PARAM_CREATED_TO: self.created_to.isoformat() if self.created_to else "",
             PARAM_SORT: "" if self.sort == SORT_NEWEST else self.sort,
             PARAM_PER_PAGE: "" if self.per_page == DEFAULT_PER_PAGE else str(self.per_page),
-            PARAM_CURSOR: self.cursor, PARAM_LIVE: "1" if self.live else "",
+            PARAM_FAILURE: self.failure, PARAM_CURSOR: self.cursor, PARAM_LIVE: "1" if self.live else "",
         }
         return {name: str(value) for name, value in values.items() if value}
 
@@ -137,6 +148,7 @@ class GenerationFilterForm(forms.Form):
     )
     cursor = forms.CharField(required=False, max_length=2000)
     live = forms.BooleanField(label="Live refresh", required=False)
+    failure = forms.CharField(required=False, max_length=40, validators=[FINGERPRINT])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -153,11 +165,8 @@ class GenerationFilterForm(forms.Form):
             stage=Stage(data["stage"]) if data["stage"] else None, language=data["language"],
             created=data["created"], created_from=data["created_from"], created_to=data["created_to"],
             sort=data["sort"] or SORT_NEWEST, per_page=data["per_page"], cursor=data["cursor"], live=data["live"],
+            failure=data["failure"],
         )
-
-    def problems(self) -> list[str]:
-        """One readable line per bad parameter, naming it."""
-        return [f"{name}: {message}" for name, errors in self.errors.items() for message in errors]
 
 
 def parse_list_params(data: Mapping[str, Any]) -> tuple[ListParams, list[str]]:
@@ -165,4 +174,52 @@ def parse_list_params(data: Mapping[str, Any]) -> tuple[ListParams, list[str]]:
     form = GenerationFilterForm(data)
     if form.is_valid():
         return form.params(), []
-    return ListParams(), form.problems()
+    return ListParams(), problems_of(form)
+
+
+def problems_of(form: forms.Form) -> list[str]:
+    """One readable line per bad parameter, naming it."""
+    return [f"{name}: {message}" for name, errors in form.errors.items() for message in errors]
+
+
+@dataclasses.dataclass(frozen=True)
+class InsightsParams:
+    """The insights page's state, checked: a window ending now, one of ``CREATED_PRESETS``."""
+
+    window: str = DEFAULT_WINDOW
+
+    @property
+    def label(self) -> str:
+        return CREATED_PRESETS[self.window][0]
+
+    @property
+    def list_params(self) -> ListParams:
+        """The list of the generations created in this window: every count here links to a filter of it,
+        so a count and the list it opens agree."""
+        return ListParams(created=self.window)
+
+    def url(self, **changes: Any) -> str:
+        changed = dataclasses.replace(self, **changes)
+        query = "" if changed.window == DEFAULT_WINDOW else f"?{urlencode({PARAM_WINDOW: changed.window})}"
+        return reverse("insights") + query
+
+
+class InsightsForm(forms.Form):
+    """Checks the insights page's query parameters."""
+
+    window = forms.ChoiceField(
+        label="Window", required=False,
+        choices=[(key, label) for key, (label, _) in CREATED_PRESETS.items()],
+    )
+
+    def params(self) -> InsightsParams:
+        """The checked state; call after ``is_valid()`` returned True."""
+        return InsightsParams(window=self.cleaned_data["window"] or DEFAULT_WINDOW)
+
+
+def parse_insights_params(data: Mapping[str, Any]) -> tuple[InsightsParams, list[str]]:
+    """The insights state from query parameters; with a bad one, the default window and what was wrong."""
+    form = InsightsForm(data)
+    if form.is_valid():
+        return form.params(), []
+    return InsightsParams(), problems_of(form)

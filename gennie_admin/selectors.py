@@ -22,6 +22,7 @@ from storage_backends import (
     GenerationSummary,
     Stage,
     StorageValidationError,
+    describe_error,
 )
 from storage_backends.models import utcnow
 
@@ -30,6 +31,7 @@ from .presentation.labels import STAGE_LABELS
 
 PROMPT_CHARS = 90
 ERROR_CHARS = 300
+FAILURE_CHARS = 60
 STATUS_ORDER = (
     GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED, GenerationStatus.FAILED, GenerationStatus.COMPLETED
 )
@@ -51,6 +53,9 @@ class GenerationRow:
     error: str
     created_at: str | None
     updated_at: str | None
+    #: The failure group's fingerprint and readable message ("" when nothing failed).
+    failure: str
+    failure_message: str
 
     @property
     def stage_number(self) -> int:
@@ -60,6 +65,11 @@ class GenerationRow:
     def short_prompt(self) -> str:
         """The prompt cut to fit one table cell (the cell's title holds it all)."""
         return shorten(self.prompt, PROMPT_CHARS)
+
+    @property
+    def short_failure(self) -> str:
+        """The failure group's message cut to fit under the status badge."""
+        return shorten(self.failure_message, FAILURE_CHARS)
 
     @property
     def in_progress(self) -> bool:
@@ -73,6 +83,7 @@ class GenerationRow:
             aspect_ratio=summary.aspect_ratio or "", status=summary.status, stage=summary.current_stage,
             failed_number=failed.index + 1 if failed else 0, error=failure_summary(failed, summary.error),
             created_at=summary.created_at, updated_at=summary.updated_at,
+            failure=summary.failure or "", failure_message=failure_message(failed, summary),
         )
 
 
@@ -114,12 +125,24 @@ class GenerationListing:
     def any_in_progress(self) -> bool:
         return any(row.in_progress for row in self.rows)
 
+    @property
+    def failure_message(self) -> str:
+        """The readable message of the failure group filtered on, from a row of it ("" without one)."""
+        return next((row.failure_message for row in self.rows if row.failure == self.params.failure), "")
+
 
 def failure_summary(failed: Stage | None, reason: str | None) -> str:
     """'Audio failed: TTS quota exceeded', cut to ``ERROR_CHARS``; "" when nothing failed."""
     if failed is None:
         return ""
     return shorten(f"{STAGE_LABELS[failed]} failed" + (f": {reason}" if reason else ""), ERROR_CHARS)
+
+
+def failure_message(failed: Stage | None, summary: GenerationSummary) -> str:
+    """The readable message of the row's failure group; the failed stage when it has no message."""
+    if failed is None or not summary.failure:
+        return ""
+    return describe_error(summary.error) or f"{STAGE_LABELS[failed]} failed, with no message"
 
 
 def shorten(text: str, limit: int) -> str:

@@ -9,6 +9,7 @@ from .converters import GenerationIdConverter
 from .views.delete import generation_delete
 from .views.detail import generation_detail, generation_download, generation_timeline
 from .views.health import health, healthz
+from .views.insights import insights
 from .views.list import generation_list
 
 # Generation ids may hold any character, slashes included: see converters.py.
@@ -27,6 +28,7 @@ generation_patterns = (
 
 urlpatterns = [
     path("", include(generation_patterns)),
+    path("insights/", insights, name="insights"),
     path("health/", health, name="health"),
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

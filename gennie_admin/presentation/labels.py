@@ -1,4 +1,4 @@
-"""Human labels for stages and statuses, shared by forms, selectors and templates."""
+"""Human labels for stages, statuses and durations, shared by forms, selectors, charts and templates."""
 
 from __future__ import annotations
 
@@ -21,3 +21,21 @@ STATUS_LABELS: dict[GenerationStatus, str] = {
     GenerationStatus.COMPLETED: "Completed",
     GenerationStatus.FAILED: "Failed",
 }
+
+
+def duration_label(seconds: float) -> str:
+    """A short duration: '0.4 ms', '850 ms', '4.2 s', '3 min 05 s', '2 h 07 min', '3 d 4 h'."""
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    if seconds < 0.01:
+        text = f"{seconds * 1000:.1f} ms"
+    elif seconds < 1:
+        text = f"{seconds * 1000:.0f} ms"
+    elif seconds < 60:
+        text = f"{seconds:.1f} s"
+    elif seconds < 3600:
+        text = f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    elif seconds < 86400:
+        text = f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    else:
+        text = f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
+    return sign + text

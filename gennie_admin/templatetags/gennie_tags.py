@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from storage_backends import GenerationStatus, Stage
 from storage_backends.models import format_timestamp, parse_timestamp
 
-from ..presentation.labels import STAGE_LABELS, STATUS_LABELS
+from ..presentation.labels import STAGE_LABELS, STATUS_LABELS, duration_label
 
 register = template.Library()
 
@@ -101,20 +101,7 @@ def duration(value: object) -> str:
         seconds = float(value)
     else:
         return ""
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    if seconds < 0.01:
-        text = f"{seconds * 1000:.1f} ms"
-    elif seconds < 1:
-        text = f"{seconds * 1000:.0f} ms"
-    elif seconds < 60:
-        text = f"{seconds:.1f} s"
-    elif seconds < 3600:
-        text = f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
-    elif seconds < 86400:
-        text = f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
-    else:
-        text = f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"
-    return sign + text
+    return duration_label(seconds)
 
 
 @register.simple_tag

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 from html import escape
+from urllib.parse import urlencode
 
 from django import template
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from ..forms import PARAM_FAILURE
 from ..presentation.labels import STAGE_LABELS, STATUS_LABELS
 from ..selectors import GenerationRow
 from .gennie_tags import EMPTY, time_html
@@ -33,22 +35,24 @@ ROW = (
     + "<span></span>" * STAGE_COUNT
     + "</span>"
     '<span class="stage-name">{stage} <span class="muted">{reached}/{stage_count}</span></span></td>'
-    '<td data-label="Status"><span class="badge badge-{status}"{error}>{status_label}</span></td>'
+    '<td data-label="Status"><span class="badge badge-{status}"{error}>{status_label}</span>{failure}</td>'
     '<td data-label="Created" class="cell-time">{created}</td>'
     '<td data-label="Updated" class="cell-time">{updated}</td>'
     "</tr>"
 )
 LINK = '<a href="{url}" class="mono" title="{id}">{id}</a>'
 PLAIN_ID = '<span class="mono" title="{id}">{id}</span>'
+FAILURE = '<a href="{url}" class="failure-link" title="All generations that failed this way: {message}">{short}</a>'
 
 
 @register.simple_tag
 def generation_rows(rows: Iterable[GenerationRow]) -> SafeString:
     """The ``<tr>`` of every row. Every value in them has gone through ``escape``."""
-    return mark_safe("\n".join(generation_row(row) for row in rows))  # noqa: S308 (escaped above)
+    list_path = reverse("generations:list")
+    return mark_safe("\n".join(generation_row(row, list_path) for row in rows))  # noqa: S308 (escaped above)
 
 
-def generation_row(row: GenerationRow) -> str:
+def generation_row(row: GenerationRow, list_path: str) -> str:
     stage = STAGE_LABELS[row.stage] if row.stage else EMPTY
     progress = f"Stage {row.stage_number} of {STAGE_COUNT}" + (f": {stage}" if row.stage else "")
     return ROW.format(
@@ -56,9 +60,17 @@ def generation_row(row: GenerationRow) -> str:
         language=escape(row.language or EMPTY), aspect=escape(row.aspect_ratio or EMPTY), reached=row.stage_number,
         failed=row.failed_number, progress=escape(progress), stage=escape(stage), stage_count=STAGE_COUNT,
         status=escape(row.status.value), status_label=escape(STATUS_LABELS[row.status]),
-        error=f' title="{escape(row.error)}"' if row.error else "",
+        error=f' title="{escape(row.error)}"' if row.error else "", failure=failure_link(row, list_path),
         created=time_html(row.created_at), updated=time_html(row.updated_at),
     )
+
+
+def failure_link(row: GenerationRow, list_path: str) -> str:
+    """A failed row's group, by its readable message, linking to the list of the whole group."""
+    if not row.failure:
+        return ""
+    url = f"{list_path}?{urlencode({PARAM_FAILURE: row.failure})}"
+    return FAILURE.format(url=escape(url), message=escape(row.failure_message), short=escape(row.short_failure))
 
 
 def id_cell(generation_id: str) -> str:

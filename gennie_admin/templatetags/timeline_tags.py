@@ -7,14 +7,16 @@ does) instead of some two hundred template nodes; only the finished rows are mar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from storage_backends import GenerationStatus
+from storage_backends import GenerationStatus, Stage
 
 from ..presentation.timeline import StepState, Timeline, TimelineRow
+from ..presentation.typical import StageComparison
 from .gennie_tags import duration, time_html
 
 register = template.Library()
@@ -38,18 +40,21 @@ RE_RUN = (
     "re-run</span>"
 )
 ERROR = '<p class="step-error">{}</p>'
+TYPICAL = ' <span class="typical{slow}" title="{title}">· {text}</span>'
 NO_ERROR_MESSAGE = "Marked failed, with no error message."
 
 
 @register.simple_tag
-def timeline_rows(timeline: Timeline, status: GenerationStatus) -> SafeString:
-    """The ``<li>`` of every stage. Every value in them has gone through ``escape``."""
+def timeline_rows(timeline: Timeline, status: GenerationStatus,
+                  comparisons: Mapping[Stage, StageComparison]) -> SafeString:
+    """The ``<li>`` of every stage, each duration with how it compares to the typical one.
+    Every value in them has gone through ``escape``."""
     stalled = status is GenerationStatus.STALLED
-    rows = (_row(row, stalled=stalled, final=timeline.final) for row in timeline.rows)
+    rows = (_row(row, comparisons.get(row.stage), stalled=stalled, final=timeline.final) for row in timeline.rows)
     return mark_safe("\n".join(rows))  # noqa: S308 (escaped above)
 
 
-def _row(row: TimelineRow, *, stalled: bool, final: bool) -> str:
+def _row(row: TimelineRow, comparison: StageComparison | None, *, stalled: bool, final: bool) -> str:
     running, failed = row.state is StepState.RUNNING, row.state is StepState.FAILED
     return ROW.format(
         state=row.state.value,
@@ -58,7 +63,7 @@ def _row(row: TimelineRow, *, stalled: bool, final: bool) -> str:
         label=escape(row.label),
         state_text=_state_text(row.state, stalled=stalled, final=final),
         time=_time(row),
-        duration=_duration(row),
+        duration=_duration(row) + (_typical(comparison) if comparison and row.seconds is not None else ""),
         bar=BAR.format(row.bar_start, row.bar_width) if row.bar_width else "",
         error=ERROR.format(escape(row.error) if row.error else NO_ERROR_MESSAGE) if failed else "",
     )
@@ -85,3 +90,8 @@ def _duration(row: TimelineRow) -> str:
     if row.seconds is None:
         return ""
     return ("for " if row.state is StepState.RUNNING else "+") + escape(duration(row.seconds))
+
+
+def _typical(comparison: StageComparison) -> str:
+    return TYPICAL.format(slow=" is-slow" if comparison.slow else "", title=escape(comparison.title),
+                          text=escape(comparison.text))

@@ -24,9 +24,11 @@ from storage_backends import (
 from storage_backends.models import utcnow
 
 from ..access import staff_required
+from ..insights import TYPICAL_WINDOW, recent_insights, same_failure, window_label
 from ..models import DELETE_PERMISSION
 from ..presentation.stage_cards import as_json, build_cards, other_attributes
 from ..presentation.timeline import build_timeline
+from ..presentation.typical import compare_stages
 from ..selectors import stalled_after
 from ..storage import get_storage
 
@@ -56,6 +58,7 @@ def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
     context.update(
         timeline_context(state),
         cards=build_cards(state),
+        same_failure=same_failure(storage=get_storage(), state=state),
         other_attributes=other_attributes(state),
         raw_json=as_json(state.to_item()),
     )
@@ -107,10 +110,12 @@ def get_generation(generation_id: str) -> GenerationState:
 
 def timeline_context(state: GenerationState) -> dict[str, Any]:
     now = utcnow()
+    typical = recent_insights(storage=get_storage(), window=TYPICAL_WINDOW).insights.stage_durations
     return {
         "state": state,
         "status": state.status_at(now, stalled_after()),
         "timeline": build_timeline(state, now=now),
+        "comparisons": compare_stages(state, typical, window_label=window_label(TYPICAL_WINDOW)),
     }
 
 

@@ -11,7 +11,7 @@ from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-STAFF_PAGES = [reverse("generations:list"), reverse("health")]
+STAFF_PAGES = [reverse("generations:list"), reverse("insights"), reverse("health")]
 
 
 @pytest.mark.parametrize("url", STAFF_PAGES)

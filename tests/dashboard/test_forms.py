@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from gennie_admin.forms import ListParams, parse_list_params
+from gennie_admin.forms import InsightsParams, ListParams, parse_insights_params, parse_list_params
 from storage_backends import GenerationStatus, Stage
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
@@ -65,3 +65,33 @@ def test_empty_params_make_an_unfiltered_query():
 def test_filtered_ignores_display_preferences():
     assert not ListParams(sort="oldest", per_page=10, live=True, cursor="c").filtered
     assert ListParams(language="en").filtered
+
+
+def test_a_failure_group_is_parsed_and_filters_the_query():
+    params, problems = parse_list_params({"failure": "baseVideo-0123456789ab"})
+
+    assert problems == [] and params == ListParams(failure="baseVideo-0123456789ab")
+    assert params.filtered
+    assert params.to_query(now=NOW, stalled_after=STALLED).failure == "baseVideo-0123456789ab"
+    assert params.url() == "/?failure=baseVideo-0123456789ab"
+
+
+def test_a_malformed_failure_group_is_reported_by_name():
+    params, problems = parse_list_params({"failure": "baseVideo-01234"})
+
+    assert params == ListParams()
+    assert [problem.split(":")[0] for problem in problems] == ["failure"]
+
+
+def test_insights_window_defaults_to_a_day_and_keeps_its_links_short():
+    assert parse_insights_params({}) == (InsightsParams(window="24h"), [])
+    assert parse_insights_params({"window": "7d"})[0].url() == "/insights/?window=7d"
+    assert InsightsParams().url() == "/insights/"
+    # Its counts link to the list of the same window.
+    assert InsightsParams(window="1h").list_params.url(status="failed") == "/?status=failed&created=1h"
+
+
+def test_a_bad_insights_window_is_reported_and_the_default_used():
+    params, problems = parse_insights_params({"window": "1y"})
+
+    assert params == InsightsParams() and [problem.split(":")[0] for problem in problems] == ["window"]

@@ -38,6 +38,7 @@ def pages(staff_client, plain_client, client, storage):
         "list": staff_client.get(reverse("generations:list")),
         "list partial": staff_client.get(reverse("generations:list"), headers={"HX-Request": "true"}),
         "health": staff_client.get(reverse("health")),
+        "insights": staff_client.get(reverse("insights")),
         "healthz": client.get(reverse("healthz")),
         "login": client.get(reverse("login")),
         "403": plain_client.get(reverse("generations:list")),
@@ -56,11 +57,12 @@ def test_every_response_has_the_security_headers(pages):
         assert directives["frame-ancestors"] == ["'none'"] and directives["object-src"] == ["'none'"], name
 
 
-@pytest.mark.parametrize("page", ["list", "list partial", "detail", "timeline", "download", "delete", "health"])
+@pytest.mark.parametrize("page", ["list", "list partial", "detail", "timeline", "download", "delete", "health",
+                                  "insights"])
 def test_every_page_showing_generation_data_is_private_and_never_stored(admin_client, storage, page):
     storage.save(make_item("gen-1", prompt="a customer's prompt"))
-    name = {"health": "health"}.get(page, f"generations:{page.split()[0]}")
-    url = reverse(name, args=[] if page in ("list", "list partial", "health") else ["gen-1"])
+    name = {"health": "health", "insights": "insights"}.get(page, f"generations:{page.split()[0]}")
+    url = reverse(name, args=[] if page in ("list", "list partial", "health", "insights") else ["gen-1"])
     response = admin_client.get(url, headers={"HX-Request": "true"} if page == "list partial" else {})
 
     assert response.status_code == 200
