@@ -244,10 +244,11 @@ class GenerationStateStorage(abc.ABC):
         return 0
 
     def recount(self) -> int:
-        """Recompute the aggregates the backend maintains as documents are written (DynamoDB's
-        counters) from the documents themselves; returns how many it counted. A full pass, for a
-        quiet hour (``manage.py recount``). Backends that count from their documents directly
-        keep nothing to repair: 0."""
+        """Recompute the sums the backend maintains as documents are written (DynamoDB's totals,
+        SQLite's and DynamoDB's hourly insights) from the documents themselves; returns how many it
+        counted. A full pass, for a quiet hour (``manage.py recount``); hours without documents
+        keep their history. Backends that compute from their documents directly keep nothing to
+        repair: 0."""
         return 0
 
     def _list_summaries(self, query: ListQuery, on_skip: OnSkip, at: datetime) -> SummaryPage:

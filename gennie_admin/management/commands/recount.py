@@ -1,4 +1,4 @@
-"""``manage.py recount``: set the counts a backend maintains (DynamoDB's) from the documents again."""
+"""``manage.py recount``: set the sums a backend maintains (counts, insights) from the documents again."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from ..storages import failures_as_command_errors, open_storage, storage_label
 
 class Command(BaseCommand):
     help = (
-        "Recount the aggregates the storage keeps as it is written (DynamoDB's counts by status) from the "
-        "documents themselves: a full pass, for a quiet hour from cron. Other backends count from their "
-        "documents directly and have nothing to repair."
+        "Recount the sums the storage keeps as it is written (DynamoDB's counts by status; SQLite's and "
+        "DynamoDB's hourly insights) from the documents themselves: a full pass, for a quiet hour from cron. "
+        "Hours without documents keep their history. Memory and file compute from their documents directly "
+        "and have nothing to repair."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

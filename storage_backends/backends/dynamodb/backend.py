@@ -190,7 +190,7 @@ class DynamoDBStorage(GenerationStateStorage):
     def _update(self, generation_id: str, changes: dict[str, Any], now: str) -> GenerationState:
         """Read, merge, and put back on the condition that nobody wrote in between (optimistic
         locking, as AWS's DynamoDBMapper does with a version attribute): the derived attributes
-        and counters follow from the whole new document in the same single write. A strongly
+        and rollups follow from the whole new document in the same single write. A strongly
         consistent read costs a quarter of what a second write of the item would."""
         refuse_index_names(changes)
         if generation_id.startswith(ROLLUP_PREFIX):
@@ -224,7 +224,7 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _refresh(self, raw: dict[str, Any]) -> bool:
         """Bring a stored item's derived attributes in line with its document (an item another
-        producer wrote, or one an earlier version indexed) and the counters with them; False when
+        producer wrote, or one an earlier version indexed) and the rollups with them; False when
         they were right already, or when the item changed meanwhile (its writer settled them).
 
         One conditional UpdateItem, which also changes the write token: an update that read the
@@ -328,19 +328,19 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _count(self) -> int:
         self._ensure_ready()
-        return self._counts.get("generations", lambda: sum(self._read_counters().values()))
+        return self._counts.get("generations", lambda: sum(self._read_totals().values()))
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
-        """From the counters (one BatchGetItem) and the stalled ones' key range of the phase index:
+        """From the totals (one BatchGetItem) and the stalled ones' key range of the phase index:
         no request grows with the table. Not cached here: a caller that shows them keeps them."""
         self._ensure_ready()
-        counts = {GenerationStatus(phase): count for phase, count in self._read_counters().items()}
+        counts = {GenerationStatus(phase): count for phase, count in self._read_totals().items()}
         stalled = count_stalled(self._calls, self._table, format_timestamp(utcnow() - stalled_after))
         counts[GenerationStatus.STALLED] = min(stalled, counts[GenerationStatus.IN_PROGRESS])
         counts[GenerationStatus.IN_PROGRESS] -= counts[GenerationStatus.STALLED]
         return counts
 
-    def _read_counters(self) -> dict[str, int]:
+    def _read_totals(self) -> dict[str, int]:
         return rollups.read_totals(self._calls, self._table, deadline_seconds=self._batch_deadline)
 
     def _counted_now(self, generation_ids: list[str]) -> dict[str, dict[str, Any]]:

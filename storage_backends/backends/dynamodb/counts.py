@@ -1,6 +1,6 @@
-"""Reading what the counters cannot say alone, and a small cache.
+"""Reading what the totals cannot say alone, and a small cache.
 
-The counters (``counters``) give each phase; the stalled ones among those in progress are a key
+The totals (``rollups``) give each phase; the stalled ones among those in progress are a key
 range of the phase index (``count_stalled``). ``TimedCache`` keeps ``active_generations`` for
 the metrics; counts by status are left for the caller to keep (one cache, which knows its age).
 ``scan_pages`` serves the whole-table passes that remain: cleanup, backfill and recount.
