@@ -16,6 +16,7 @@ from datetime import datetime
 
 from storage_backends import GenerationState, GenerationStateStorage, Insights, InsightsQuery
 from storage_backends.fingerprints import failure_of
+from storage_backends.insights import window_bounds
 from storage_backends.models import utcnow
 
 from .forms import CREATED_PRESETS, ListParams
@@ -69,13 +70,16 @@ def window_label(window: str) -> str:
     return CREATED_PRESETS[window][0].lower()
 
 
-def window_insights(*, storage: GenerationStateStorage, window: str, max_groups: int = PAGE_GROUPS) -> WindowInsights:
-    """One ``insights`` call for the window ending now, bucketed by ``BUCKETS``."""
+def window_insights(*, storage: GenerationStateStorage, window: str, max_groups: int = PAGE_GROUPS,
+                    examples: bool = True) -> WindowInsights:
+    """One ``insights`` call for the window ending now, bucketed by ``BUCKETS`` (whose sums cover
+    whole buckets: ``since`` is the start of the first)."""
     until = utcnow()
     query = InsightsQuery(created_after=until - CREATED_PRESETS[window][1], created_before=until,
-                          bucket=BUCKETS[window], stalled_after=stalled_after(), max_groups=max_groups)
-    return WindowInsights(window=window, since=query.created_after, until=until,
-                          insights=storage.insights(query), max_groups=max_groups)
+                          bucket=BUCKETS[window], stalled_after=stalled_after(), max_groups=max_groups,
+                          examples=examples)
+    return WindowInsights(window=window, since=window_bounds(query)[0], until=until, insights=storage.insights(query),
+                          max_groups=max_groups)
 
 
 @dataclass
@@ -96,7 +100,8 @@ def recent_insights(*, storage: GenerationStateStorage, window: str) -> WindowIn
         entry = _cache.get(window)
         if entry and entry.storage is storage and time.monotonic() < entry.expires:
             return entry.value
-        value = window_insights(storage=storage, window=window, max_groups=LOOKUP_GROUPS)
+        # Counts are all the detail page needs: no example reads per group.
+        value = window_insights(storage=storage, window=window, max_groups=LOOKUP_GROUPS, examples=False)
         _cache[window] = _Entry(storage=storage, expires=time.monotonic() + CACHE_SECONDS, value=value)
         return value
 

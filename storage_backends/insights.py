@@ -46,6 +46,9 @@ class InsightsQuery(BaseModel):
     stalled_after: timedelta = DEFAULT_STALLED_AFTER
     #: Failure groups returned, most frequent first.
     max_groups: int = Field(default=20, ge=1, le=100)
+    #: Whether groups come with example ids and exact first/last seen times (a few reads per group
+    #: on SQLite and DynamoDB); without, ``example_ids`` is empty and the times are to the hour.
+    examples: bool = True
 
     @model_validator(mode="after")
     def _window(self) -> InsightsQuery:
@@ -266,6 +269,8 @@ def build_insights(query: InsightsQuery, sums: Sums, *, stalled_by_hour: Mapping
         bucket[GenerationStatus.STALLED] += stalled
     failures = []
     for fingerprint in top_groups(sums, query.max_groups):
+        if not query.examples:
+            examples = {**examples, fingerprint: hourly_examples(sums.failures[fingerprint])}
         if fingerprint not in examples:
             continue  # its generations were deleted since the sums were read
         stage, message, example = sums.groups[fingerprint]
@@ -282,6 +287,16 @@ def build_insights(query: InsightsQuery, sums: Sums, *, stalled_by_hour: Mapping
         failures=failures,
         stage_durations={Stage(stage): duration_stats(bins) for stage, bins in _in_order(sums.durations)},
     )
+
+
+def hourly_examples(by_hour: Mapping[str, int]) -> Examples:
+    """No ids, and the group seen from the start of its first hour to the start of its last."""
+    hours = sorted(hour for hour, count in by_hour.items() if count > 0)
+    return Examples(ids=[], first_seen=_hour_start(hours[0]), last_seen=_hour_start(hours[-1]))
+
+
+def _hour_start(hour: str) -> datetime:
+    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
 
 
 def top_groups(sums: Sums, limit: int) -> list[str]:

@@ -36,7 +36,7 @@ def test_a_failure_group_opens_the_list_of_its_generations(page: Page, live_serv
 
     expect(page).to_have_url(f"{live_server.url}/insights/")
     expect(page.locator(".status-chart .segment").first).to_be_visible()
-    group = page.locator(".failure-groups tbody tr", has_text="TTS provider answered <n> (request <hex>)")
+    group = page.locator(".failure-groups tbody tr", has_text="TTS provider answered <n> (request <n>)")
     expect(group.locator(".sparkline")).to_be_visible()
     screenshot(page, "insights", docs=True)
 
@@ -46,7 +46,7 @@ def test_a_failure_group_opens_the_list_of_its_generations(page: Page, live_serv
     expect(page).to_have_url(f"{live_server.url}/?created=24h&failure={fingerprint}")
     expect(page.locator(ROWS)).to_have_count(4)
     assert sorted(page.locator(f"{ROWS} .cell-id a").all_inner_texts()) == TTS_IDS
-    expect(page.locator(".active-filter")).to_contain_text("TTS provider answered <n> (request <hex>)")
+    expect(page.locator(".active-filter")).to_contain_text("TTS provider answered <n> (request <n>)")
     # A CSP violation (an inline style or script) would show up here.
     assert errors == []
 

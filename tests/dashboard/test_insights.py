@@ -133,7 +133,7 @@ def test_failure_groups_most_frequent_first_with_links(staff_client, generations
 
     groups = [row.group for row in response.context["page"].groups]
     assert [(group.fingerprint, group.count) for group in groups] == [(TTS_GROUP, 2), (FFMPEG_GROUP, 1)]
-    assert "TTS provider answered &lt;n&gt; (request &lt;hex&gt;)" in html  # the readable message
+    assert "TTS provider answered &lt;n&gt; (request &lt;n&gt;)" in html  # the readable message
     assert f"e.g. {TTS_ERROR}" in unescape(html)  # and one raw example
     assert re.search(rf'<a class="group-count" href="{LIST}\?created=24h&amp;failure={TTS_GROUP}"[^>]*>2</a>', html)
     for generation_id in ("gen-tts-1", "gen-tts-2", "gen-ffmpeg"):
@@ -217,7 +217,7 @@ def test_the_list_filters_on_a_failure_group_of_any_time(staff_client, generatio
     assert sorted(row.generation_id for row in response.context["listing"].rows) == [
         "gen-tts-1", "gen-tts-2", "gen-tts-old"]
     active = re.search(r'<p class="active-filter">.*?</p>', html, re.S).group(0)
-    assert "TTS provider answered &lt;n&gt; (request &lt;hex&gt;)" in active and TTS_GROUP in active
+    assert "TTS provider answered &lt;n&gt; (request &lt;n&gt;)" in active and TTS_GROUP in active
     assert f'<a href="{LIST}" hx-get="{LIST}" hx-push-url="true">Remove this filter</a>' in active
     # Submitting the filter form keeps it, as it keeps the status.
     assert f'<input type="hidden" name="failure" value="{TTS_GROUP}" form="filters">' in html
@@ -238,8 +238,8 @@ def test_a_failed_row_links_to_its_group_by_its_readable_message(staff_client, g
 
     link = re.search(r'<a href="([^"]*)" class="failure-link" title="([^"]*)">([^<]*)</a>', html)
     assert link.group(1) == f"{LIST}?failure={TTS_GROUP}"
-    assert unescape(link.group(2)).endswith(": TTS provider answered <n> (request <hex>)")
-    assert unescape(link.group(3)) == "TTS provider answered <n> (request <hex>)"
+    assert unescape(link.group(2)).endswith(": TTS provider answered <n> (request <n>)")
+    assert unescape(link.group(3)) == "TTS provider answered <n> (request <n>)"
 
 
 def test_rows_that_did_not_fail_have_no_group_link(staff_client, generations):

@@ -365,7 +365,7 @@ class DynamoDBStorage(GenerationStateStorage):
         low, high = (format_timestamp(moment) for moment in window_bounds(query))
         stalled = stalled_by_hour(self._calls, self._table, low, high,
                                   format_timestamp(now - query.stalled_after))
-        groups = top_groups(sums, query.max_groups)
+        groups = top_groups(sums, query.max_groups) if query.examples else []
         with ThreadPoolExecutor(max_workers=8) as pool:
             found = pool.map(lambda fingerprint: group_examples(self._calls, self._table, fingerprint, low, high),
                              groups)

@@ -25,6 +25,7 @@ from ...insights import (
     InsightsQuery,
     Sums,
     build_insights,
+    hourly_examples,
     hours_of,
     top_groups,
     window_bounds,
@@ -144,7 +145,8 @@ def read(conn: sqlite3.Connection, table: str, query: InsightsQuery, now: dateti
         f"SELECT substr(created_key, 1, 13), count(*) FROM {table} WHERE phase = 'in_progress'"
         " AND created_key >= ? AND created_key < ? AND updated_key > '' AND updated_key < ? GROUP BY 1",
         (low, high, format_timestamp(now - query.stalled_after))).fetchall())
-    examples = {failure: _examples(conn, table, failure, low, high, sums.failures[failure]) for failure in groups}
+    examples = ({failure: _examples(conn, table, failure, low, high, sums.failures[failure]) for failure in groups}
+                if query.examples else {})
     return build_insights(query, sums, stalled_by_hour=stalled, examples=examples)
 
 
@@ -158,7 +160,7 @@ def _examples(conn: sqlite3.Connection, table: str, failure: str, low: str, high
     earliest = conn.execute(
         f"SELECT created_key FROM {table} WHERE failure = ? AND created_key >= ? AND created_key < ?"
         " ORDER BY created_key, generation_id LIMIT 1", (failure, low, high)).fetchone()
-    hours = sorted(by_hour)
-    first = parse_timestamp(earliest[0]) if earliest else parse_timestamp(f"{hours[0]}:00:00Z")
-    last = parse_timestamp(latest[0][1]) if latest else parse_timestamp(f"{hours[-1]}:00:00Z")
-    return Examples(ids=[generation_id for generation_id, _ in latest], first_seen=first, last_seen=last)
+    if not latest:
+        return hourly_examples(by_hour)
+    return Examples(ids=[generation_id for generation_id, _ in latest], first_seen=parse_timestamp(earliest[0]),
+                    last_seen=parse_timestamp(latest[0][1]))
