@@ -121,7 +121,8 @@ class Insights(BaseModel):
 class Contribution:
     """What one generation adds to the sums of the hour it was created in."""
 
-    hour: str  # "YYYY-MM-DDTHH"
+    #: "YYYY-MM-DDTHH"; None without a readable ``createdAt`` (DynamoDB's totals still count it).
+    hour: str | None
     phase: str
     #: The failure group, with the stage, the normalized message and a raw example; None unless failed.
     failure: str | None = None

@@ -85,13 +85,12 @@ def summary_fields_of(row: Mapping[str, Any]) -> dict[str, str | None]:
 
 def contribution_of(image: Mapping[str, Any] | None) -> Contribution | None:
     """What a stored (or about to be stored) item, in DynamoDB's typed form, is counted as: from
-    its derived attributes. None for no item, or one without a phase or a creation time."""
-    if not image or PHASE not in image or CREATED_KEY not in image:
+    its derived attributes. None for no item, or one without a phase; one without a readable
+    creation time counts in the totals, in no hour."""
+    if not image or PHASE not in image:
         return None
     counted = from_item_values({name: image[name] for name in COUNTED_NAMES if name in image})
-    created = created_of(counted[CREATED_KEY])
-    if not created:
-        return None
+    created = created_of(counted.get(CREATED_KEY, ""))
     failure = {}
     if counted.get(FAILURE):
         summary = counted.get(SUMMARY) or {}
@@ -99,7 +98,7 @@ def contribution_of(image: Mapping[str, Any] | None) -> Contribution | None:
         failure = {"failure": counted[FAILURE], "failure_stage": summary.get("failedStage"),
                    "failure_message": describe_error(example), "failure_example": example}
     bins = {stage: int(index) for stage, index in (counted.get(DURATIONS) or {}).items()}
-    return Contribution(hour=created[:13], phase=counted[PHASE], duration_bins=bins, **failure)
+    return Contribution(hour=created[:13] or None, phase=counted[PHASE], duration_bins=bins, **failure)
 
 
 def rollup_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *,

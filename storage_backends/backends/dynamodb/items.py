@@ -22,10 +22,22 @@ MAX_DIGITS = 38
 _MIN_EXPONENT, _MAX_EXPONENT = -130, 125
 
 AttributeValue = dict[str, Any]
+#: Ints below this magnitude have at most 38 digits: sent as they are, without the checks.
+_SMALL_INT = 10**MAX_DIGITS
 
 
 def to_attribute_value(value: Any) -> AttributeValue:
     """The low-level (client) form of a JSON-like Python value."""
+    # The common types first, by exact type (a migration converts every value of every item).
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is dict:
+        return {"M": to_item_values(value)}
+    if kind is int and -_SMALL_INT < value < _SMALL_INT:
+        return {"N": str(value)}
+    if kind is list:
+        return {"L": [to_attribute_value(element) for element in value]}
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):  # before int: bool is an int subclass
@@ -125,7 +137,11 @@ def _value_size(value: AttributeValue) -> int:
 
 def _number_size(text: str) -> int:
     """One byte per two significant digits, plus one."""
-    return (_significant_digits(Decimal(text)) + 1) // 2 + 1
+    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):  # an int: its digits, without zeros at either end
+        digits = len(text.lstrip("-").strip("0")) or 1
+    else:
+        digits = _significant_digits(Decimal(text))
+    return (digits + 1) // 2 + 1
 
 
 def _significant_digits(number: Decimal) -> int:

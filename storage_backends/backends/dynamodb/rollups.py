@@ -64,7 +64,7 @@ class Changes:
 
     def add(self, item: Contribution, sign: int, *, hours: bool = True) -> None:
         self._move(TOTAL, f"p#{item.phase}", sign)
-        if not hours:
+        if not hours or item.hour is None:
             return
         name = hour_name(item.hour)
         self._move(name, f"p#{item.phase}", sign)
