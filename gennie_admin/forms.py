@@ -53,6 +53,8 @@ FINGERPRINT = RegexValidator(
     "Enter a failure group as the insights page links it: a stage, a dash and 12 hex digits.",
 )
 DEFAULT_WINDOW = "24h"
+#: The list's parameters that choose a page of it, not which generations: an export ignores them.
+PAGE_ONLY_PARAMS = (PARAM_CURSOR, PARAM_PER_PAGE, PARAM_LIVE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +119,24 @@ class ListParams:
         query = urlencode(changed.as_params())
         return reverse("generations:list") + (f"?{query}" if query else "")
 
+    @property
+    def filter_params(self) -> dict[str, str]:
+        """``as_params`` without the page's own (cursor, page size, live refresh): which generations, in
+        what order. What an export's link carries and its audit entry records."""
+        return {name: value for name, value in self.as_params().items() if name not in PAGE_ONLY_PARAMS}
+
+    @property
+    def export_csv_url(self) -> str:
+        return self._export_url("generations:export_csv")
+
+    @property
+    def export_jsonl_url(self) -> str:
+        return self._export_url("generations:export_jsonl")
+
+    def _export_url(self, name: str) -> str:
+        query = urlencode(self.filter_params)
+        return reverse(name) + (f"?{query}" if query else "")
+
 
 class GenerationFilterForm(forms.Form):
     """Checks the list page's query parameters.
@@ -175,6 +195,15 @@ def parse_list_params(data: Mapping[str, Any]) -> tuple[ListParams, list[str]]:
     if form.is_valid():
         return form.params(), []
     return ListParams(), problems_of(form)
+
+
+def parse_export_params(data: Mapping[str, Any]) -> tuple[ListParams, list[str]]:
+    """The list state an export filters by: the list's parameters, its page-only ones ignored (an
+    export is the whole filtered set); with any bad one, the default state and what was wrong."""
+    kept = data.copy() if hasattr(data, "copy") else dict(data)
+    for name in PAGE_ONLY_PARAMS:
+        kept.pop(name, None)
+    return parse_list_params(kept)
 
 
 def problems_of(form: forms.Form) -> list[str]:

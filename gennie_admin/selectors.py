@@ -1,5 +1,5 @@
-"""Reads behind the list page: one page of rows (``list_summaries``: no whole documents), and
-the counts by status.
+"""Reads behind the list page: one page of rows (``list_summaries``: no whole documents, plus
+one query for which of them have notes), and the counts by status.
 
 Counting is a full pass on backends that cannot count by index, so the counts are kept
 for ``GENNIE_COUNTS_CACHE_SECONDS`` per process and shown with the time they were taken. This
@@ -27,6 +27,7 @@ from storage_backends import (
 from storage_backends.models import utcnow
 
 from .forms import ListParams
+from .notes import ids_with_notes
 from .presentation.labels import STAGE_LABELS
 
 PROMPT_CHARS = 90
@@ -56,6 +57,8 @@ class GenerationRow:
     #: The failure group's fingerprint and readable message ("" when nothing failed).
     failure: str
     failure_message: str
+    #: Whether staff left notes on it (one query for the whole page: ``ids_with_notes``).
+    has_notes: bool = False
 
     @property
     def stage_number(self) -> int:
@@ -76,7 +79,7 @@ class GenerationRow:
         return self.status in (GenerationStatus.IN_PROGRESS, GenerationStatus.STALLED)
 
     @classmethod
-    def of(cls, summary: GenerationSummary) -> GenerationRow:
+    def of(cls, summary: GenerationSummary, *, has_notes: bool = False) -> GenerationRow:
         failed = summary.failed_stage
         return cls(
             generation_id=summary.generation_id, prompt=summary.prompt or "", language=summary.language or "",
@@ -84,6 +87,7 @@ class GenerationRow:
             failed_number=failed.index + 1 if failed else 0, error=failure_summary(failed, summary.error),
             created_at=summary.created_at, updated_at=summary.updated_at,
             failure=summary.failure or "", failure_message=failure_message(failed, summary),
+            has_notes=has_notes,
         )
 
 
@@ -164,10 +168,11 @@ def generation_listing(
         problems = [*problems, f"cursor: {exc}"]
         params = ListParams()
         page = storage.list_summaries(params.to_query(now=now, stalled_after=threshold))
+    noted = ids_with_notes(summary.generation_id for summary in page.items)
     return GenerationListing(
         backend=storage.backend_name,
         params=params,
-        rows=[GenerationRow.of(summary) for summary in page.items],
+        rows=[GenerationRow.of(summary, has_notes=summary.generation_id in noted) for summary in page.items],
         next_cursor=page.next_cursor,
         prev_cursor=page.prev_cursor,
         counts=status_counts(storage=storage),

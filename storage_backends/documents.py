@@ -62,6 +62,9 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
         current, depth = stack.pop()
         children = current.values() if isinstance(current, Mapping) else current if isinstance(current, list) else ()
         for child in children:
+            kind = type(child)
+            if kind is str or kind is int or kind is float or child is None:  # most values: no ABC check
+                continue
             if isinstance(child, Mapping | list):
                 if depth >= limit:
                     return True

@@ -42,6 +42,11 @@ ROW = (
 )
 LINK = '<a href="{url}" class="mono" title="{id}">{id}</a>'
 PLAIN_ID = '<span class="mono" title="{id}">{id}</span>'
+#: Before the id, floated to the cell's end (see app.css), so the id keeps its ellipsis.
+NOTES_MARKER = (
+    '<span class="notes-marker" title="Has notes">'
+    '<span aria-hidden="true">✎</span><span class="visually-hidden">Has notes</span></span>'
+)
 FAILURE = '<a href="{url}" class="failure-link" title="All generations that failed this way: {message}">{short}</a>'
 
 
@@ -55,8 +60,9 @@ def generation_rows(rows: Iterable[GenerationRow]) -> SafeString:
 def generation_row(row: GenerationRow, list_path: str) -> str:
     stage = STAGE_LABELS[row.stage] if row.stage else EMPTY
     progress = f"Stage {row.stage_number} of {STAGE_COUNT}" + (f": {stage}" if row.stage else "")
+    marked_id = (NOTES_MARKER if row.has_notes else "") + id_cell(row.generation_id)
     return ROW.format(
-        id_cell=id_cell(row.generation_id), prompt=escape(row.prompt), short_prompt=escape(row.short_prompt or EMPTY),
+        id_cell=marked_id, prompt=escape(row.prompt), short_prompt=escape(row.short_prompt or EMPTY),
         language=escape(row.language or EMPTY), aspect=escape(row.aspect_ratio or EMPTY), reached=row.stage_number,
         failed=row.failed_number, progress=escape(progress), stage=escape(stage), stage_count=STAGE_COUNT,
         status=escape(row.status.value), status_label=escape(STATUS_LABELS[row.status]),

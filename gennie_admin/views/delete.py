@@ -18,12 +18,14 @@ from django.views.decorators.http import require_http_methods
 from storage_backends import StorageCorruptDocumentError, StorageValidationError
 
 from ..access import staff_required
+from ..audit import record
 from ..models import DELETE_PERMISSION
 from ..selectors import stalled_after
 from ..storage import get_storage
 from .detail import get_generation
 
-#: Deletions cannot be undone: each one is logged, with who asked for it.
+#: Deletions cannot be undone: each one is logged, with who asked for it, and recorded in the
+#: audit log (``gennie_admin.audit.record``).
 audit = logging.getLogger("gennie_admin.audit")
 
 
@@ -50,8 +52,10 @@ def _delete(request: HttpRequest, generation_id: str) -> HttpResponse:
         deleted = get_storage().delete(generation_id)
     except StorageValidationError:
         deleted = False  # an impossible id names nothing that could be deleted
-    audit.info("delete generation %r by %s: %s", generation_id, request.user.get_username(),
-               "deleted" if deleted else "already gone")
+    outcome = "deleted" if deleted else "already gone"
+    audit.info("delete generation %r by %s: %s", generation_id, request.user.get_username(), outcome)
+    # ...and in Django's database, for /audit/ (notes on the generation stay there too).
+    record(request, "delete", generation_ids=[generation_id], count=1 if deleted else 0, detail=outcome)
     if deleted:
         messages.success(request, f"Deleted generation {generation_id}.")
     else:

@@ -1,4 +1,4 @@
-"""The generation detail page, its stage timeline partial and the raw JSON download."""
+"""The generation detail page (with its notes and history), its stage timeline partial and the raw JSON download."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -23,9 +22,12 @@ from storage_backends import (
 )
 from storage_backends.models import utcnow
 
-from ..access import staff_required
+from ..access import PERMISSION_HINT_CACHE_SECONDS, shows_permitted, staff_required
+from ..audit import HISTORY_SHOWN, history_for
 from ..insights import TYPICAL_WINDOW, recent_insights, same_failure, window_label
-from ..models import DELETE_PERMISSION
+from ..models import DELETE_PERMISSION, VIEW_AUDIT_PERMISSION
+from ..notes import NoteForm, may_remove, notes_for
+from ..presentation.audit import entry_rows, history_url
 from ..presentation.stage_cards import as_json, build_cards, other_attributes
 from ..presentation.timeline import build_timeline
 from ..presentation.typical import compare_stages
@@ -37,24 +39,33 @@ UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_FILENAME_STEM = 120
 #: How long the answer to "show this user the delete button?" is reused. Only the button: the
 #: delete view itself checks the permission afresh on every request.
-DELETE_BUTTON_CACHE_SECONDS = 30
+DELETE_BUTTON_CACHE_SECONDS = PERMISSION_HINT_CACHE_SECONDS
 
 
 @require_GET
 @staff_required
 def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
-    """Everything about one generation: header, timeline, stage cards, raw JSON."""
+    """Everything about one generation: header, timeline, stage cards, notes, history, raw JSON."""
+    return render_detail(request, generation_id)
+
+
+def render_detail(request: HttpRequest, generation_id: str, *, note_form: NoteForm | None = None,
+                  status: int = 200) -> HttpResponse:
+    """The detail page; with a bound ``note_form`` that did not validate, showing its errors."""
+    try:
+        state, corrupt = get_generation(generation_id), None
+    except StorageCorruptDocumentError as exc:
+        state, corrupt = None, exc
     context: dict[str, Any] = {
         "generation_id": generation_id,
         "download_name": download_filename(generation_id),
         "can_delete": shows_delete_button(request.user),
+        **notes_context(request, generation_id, note_form),
     }
-    try:
-        state = get_generation(generation_id)
-    except StorageCorruptDocumentError as exc:
-        # Still useful: the raw document, what is wrong with it, download and delete.
-        context.update(corrupt=str(exc), raw_json=as_json(exc.raw))
-        return render(request, "generations/detail.html", context)
+    if state is None:
+        # Still useful: the raw document, what is wrong with it, download, notes and delete.
+        context.update(corrupt=str(corrupt), raw_json=as_json(corrupt.raw))
+        return render(request, "generations/detail.html", context, status=status)
     context.update(
         timeline_context(state),
         cards=build_cards(state),
@@ -62,7 +73,23 @@ def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
         other_attributes=other_attributes(state),
         raw_json=as_json(state.to_item()),
     )
-    return render(request, "generations/detail.html", context)
+    return render(request, "generations/detail.html", context, status=status)
+
+
+def notes_context(request: HttpRequest, generation_id: str, note_form: NoteForm | None) -> dict[str, Any]:
+    """The notes (each with whether this user may remove it) and, for those allowed, the history."""
+    notes = notes_for(generation_id)
+    for note in notes:
+        note.removable = may_remove(request.user, note)
+    # The history holds addresses: it is part of the audit log, checked afresh (not cached).
+    can_view_audit = request.user.has_perm(VIEW_AUDIT_PERMISSION)
+    return {
+        "notes": notes,
+        "note_form": note_form or NoteForm(),
+        "history": entry_rows(history_for(generation_id)) if can_view_audit else None,
+        "history_limit": HISTORY_SHOWN,
+        "history_url": history_url(generation_id) if can_view_audit else "",
+    }
 
 
 @require_GET
@@ -120,20 +147,11 @@ def timeline_context(state: GenerationState) -> dict[str, Any]:
 
 
 def shows_delete_button(user: AbstractUser) -> bool:
-    """Whether the user has the delete permission, cached briefly per user.
+    """Whether the user has the delete permission, cached briefly per user (see ``shows_permitted``).
 
-    Checking a permission costs two queries, a quarter of the detail page's time; superusers
-    have every permission without them.
+    Checking a permission costs two queries, a quarter of the detail page's time.
     """
-    if user.is_superuser:
-        return user.is_active
-    # date_joined in the key: a deleted user's id reused by a new account starts afresh.
-    key = f"gennie_admin:delete_button:{user.pk}:{user.date_joined.timestamp()}"
-    allowed = cache.get(key)
-    if allowed is None:
-        allowed = user.has_perm(DELETE_PERMISSION)
-        cache.set(key, allowed, DELETE_BUTTON_CACHE_SECONDS)
-    return allowed
+    return shows_permitted(user, DELETE_PERMISSION)
 
 
 def download_filename(generation_id: str) -> str:

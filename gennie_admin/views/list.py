@@ -14,8 +14,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.http import HTMX_STOP_POLLING, push_url
 
-from ..access import staff_required
+from ..access import shows_permitted, staff_required
 from ..forms import GenerationFilterForm, parse_list_params
+from ..models import EXPORT_PERMISSION
 from ..selectors import generation_listing
 from ..storage import get_storage
 
@@ -40,6 +41,8 @@ def generation_list(request: HttpRequest) -> HttpResponse:
         "polling": listing.params.live and listing.any_in_progress,
         # The partial also updates the status line and the filter count outside it (out of band).
         "oob": partial,
+        # The export links (the whole filtered set) only for those who may use them.
+        "can_export": shows_permitted(request.user, EXPORT_PERMISSION),
     }
     response = render(request, f"{TEMPLATE}#{TABLE_SECTION}" if partial else TEMPLATE, context)
     patch_vary_headers(response, ("HX-Request",))
