@@ -1,4 +1,5 @@
-"""URLs. The generations pages live in the "generations" namespace (list, exports, detail, timeline, delete, notes)."""
+"""URLs. The generations pages live in the "generations" namespace (list, exports, bulk delete, detail, timeline,
+delete, notes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.urls import include, path, register_converter
 
 from .converters import GenerationIdConverter
 from .views.audit import audit_log
+from .views.bulk_delete import bulk_delete
 from .views.delete import generation_delete
 from .views.detail import generation_detail, generation_download, generation_timeline
 from .views.export import export_csv, export_jsonl
@@ -23,6 +25,7 @@ generation_patterns = (
         path("", generation_list, name="list"),
         path("export.csv", export_csv, name="export_csv"),
         path("export.jsonl", export_jsonl, name="export_jsonl"),
+        path("bulk-delete/", bulk_delete, name="bulk_delete"),
         path("generations/<generation_id:generation_id>/", generation_detail, name="detail"),
         path("generations/<generation_id:generation_id>/timeline/", generation_timeline, name="timeline"),
         path("generations/<generation_id:generation_id>/download/", generation_download, name="download"),

@@ -47,21 +47,28 @@ NOTES_MARKER = (
     '<span class="notes-marker" title="Has notes">'
     '<span aria-hidden="true">✎</span><span class="visually-hidden">Has notes</span></span>'
 )
+#: The bulk delete's checkbox (``selectable`` rows), and the page's id sent with "select all on this page".
+SELECT_CELL = (
+    '<td class="cell-select"><input type="checkbox" name="id" value="{id}" form="bulk-delete" '
+    'aria-label="Select {id}" data-bulk-row><input type="hidden" name="page_id" value="{id}" form="bulk-delete"></td>'
+)
 FAILURE = '<a href="{url}" class="failure-link" title="All generations that failed this way: {message}">{short}</a>'
 
 
 @register.simple_tag
-def generation_rows(rows: Iterable[GenerationRow]) -> SafeString:
-    """The ``<tr>`` of every row. Every value in them has gone through ``escape``."""
+def generation_rows(rows: Iterable[GenerationRow], selectable: bool = False) -> SafeString:
+    """The ``<tr>`` of every row; with ``selectable``, a first cell with the bulk delete's checkbox.
+    Every value in them has gone through ``escape``."""
     list_path = reverse("generations:list")
-    return mark_safe("\n".join(generation_row(row, list_path) for row in rows))  # noqa: S308 (escaped above)
+    return mark_safe(  # noqa: S308 (escaped above)
+        "\n".join(generation_row(row, list_path, selectable=selectable) for row in rows))
 
 
-def generation_row(row: GenerationRow, list_path: str) -> str:
+def generation_row(row: GenerationRow, list_path: str, *, selectable: bool = False) -> str:
     stage = STAGE_LABELS[row.stage] if row.stage else EMPTY
     progress = f"Stage {row.stage_number} of {STAGE_COUNT}" + (f": {stage}" if row.stage else "")
     marked_id = (NOTES_MARKER if row.has_notes else "") + id_cell(row.generation_id)
-    return ROW.format(
+    html = ROW.format(
         id_cell=marked_id, prompt=escape(row.prompt), short_prompt=escape(row.short_prompt or EMPTY),
         language=escape(row.language or EMPTY), aspect=escape(row.aspect_ratio or EMPTY), reached=row.stage_number,
         failed=row.failed_number, progress=escape(progress), stage=escape(stage), stage_count=STAGE_COUNT,
@@ -69,6 +76,9 @@ def generation_row(row: GenerationRow, list_path: str) -> str:
         error=f' title="{escape(row.error)}"' if row.error else "", failure=failure_link(row, list_path),
         created=time_html(row.created_at), updated=time_html(row.updated_at),
     )
+    if selectable:
+        html = "<tr>" + SELECT_CELL.format(id=escape(row.generation_id)) + html[len("<tr>"):]
+    return html
 
 
 def failure_link(row: GenerationRow, list_path: str) -> str:

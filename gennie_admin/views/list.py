@@ -16,7 +16,7 @@ from django_htmx.http import HTMX_STOP_POLLING, push_url
 
 from ..access import shows_permitted, staff_required
 from ..forms import GenerationFilterForm, parse_list_params
-from ..models import EXPORT_PERMISSION
+from ..models import DELETE_PERMISSION, EXPORT_PERMISSION
 from ..selectors import generation_listing
 from ..storage import get_storage
 
@@ -43,6 +43,8 @@ def generation_list(request: HttpRequest) -> HttpResponse:
         "oob": partial,
         # The export links (the whole filtered set) only for those who may use them.
         "can_export": shows_permitted(request.user, EXPORT_PERMISSION),
+        # Row checkboxes and the bulk delete's buttons, likewise.
+        "can_delete": shows_permitted(request.user, DELETE_PERMISSION),
     }
     response = render(request, f"{TEMPLATE}#{TABLE_SECTION}" if partial else TEMPLATE, context)
     patch_vary_headers(response, ("HX-Request",))

@@ -36,6 +36,19 @@
     if (box && event.detail.successful) { box.hidden = true; }
   });
 
+  // Bulk delete: "select all on this page" ticks the rows' boxes too (without JavaScript the
+  // server reads it as "every id on this page"); unticking a row unticks it.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var form = box.form;
+    if (!form || form.id !== "bulk-delete") { return; }
+    if (box.hasAttribute("data-bulk-all")) {
+      form.querySelectorAll("[data-bulk-row], [data-bulk-all]").forEach(function (other) { other.checked = box.checked; });
+    } else if (box.hasAttribute("data-bulk-row") && !box.checked) {
+      form.querySelectorAll("[data-bulk-all]").forEach(function (all) { all.checked = false; });
+    }
+  });
+
   // "/" jumps to the search box, as on GitHub and many admin tools (not while typing).
   document.addEventListener("keydown", function (event) {
     var search = document.getElementById("id_q");
