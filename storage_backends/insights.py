@@ -131,6 +131,8 @@ class Contribution:
     failure_example: str | None = None
     #: stage -> histogram bin of its duration.
     duration_bins: dict[str, int] = field(default_factory=dict)
+    #: In progress: the hour of its last change (stalled is told from it, with the clock); else None.
+    waiting_hour: str | None = None
 
 
 def contribution(state: GenerationState) -> Contribution | None:
@@ -144,8 +146,10 @@ def contribution(state: GenerationState) -> Contribution | None:
         error = state.stage(failed).error
         failure = {"failure": fingerprint_error(failed, error), "failure_stage": failed.value,
                    "failure_message": describe_error(error), "failure_example": cut(error_message(error) or "")}
+    last_change = state.updated or created
+    waiting = hour_of(last_change) if state.phase is GenerationStatus.IN_PROGRESS else None
     return Contribution(hour=hour_of(created), phase=state.phase.value, duration_bins=duration_bins(state),
-                        **failure)
+                        waiting_hour=waiting, **failure)
 
 
 def stage_durations(state: GenerationState) -> dict[str, float]:
@@ -229,6 +233,8 @@ class Sums:
     groups: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     #: stage -> bin -> count
     durations: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: hour -> hour of the last change -> in-progress count (what the stalled split is read from)
+    waiting: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, item: Contribution) -> None:
         hour = self.phases.setdefault(item.hour, {})
@@ -240,6 +246,21 @@ class Sums:
         for stage, index in item.duration_bins.items():
             bins = self.durations.setdefault(stage, {})
             bins[index] = bins.get(index, 0) + 1
+        if item.waiting_hour:
+            waiting = self.waiting.setdefault(item.hour, {})
+            waiting[item.waiting_hour] = waiting.get(item.waiting_hour, 0) + 1
+
+    def stalled_by_hour(self, cutoff: datetime, boundary: Mapping[str, int]) -> dict[str, int]:
+        """The stalled ones per hour: in progress and last changed before ``cutoff``. Those last
+        changed in an earlier hour than the cutoff's come from the sums; ``boundary`` counts those
+        of the cutoff's own hour changed before it (the backend reads them: a bounded range)."""
+        cutoff_hour = hour_of(cutoff)
+        stalled = dict(boundary)
+        for hour, by_last in self.waiting.items():
+            idle = sum(count for last, count in by_last.items() if last < cutoff_hour)
+            if idle:
+                stalled[hour] = stalled.get(hour, 0) + idle
+        return stalled
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,16 @@ from ...errors import (
     StorageOperationError,
 )
 from ...exact_first import promotes
-from ...insights import Contribution, Insights, InsightsQuery, build_insights, hours_of, top_groups, window_bounds
+from ...insights import (
+    Contribution,
+    Insights,
+    InsightsQuery,
+    build_insights,
+    hour_of,
+    hours_of,
+    top_groups,
+    window_bounds,
+)
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_count, as_flag, as_number, as_text
 from ...summaries import GenerationSummary, SummaryPage, stored_summary, summarize
@@ -52,7 +61,7 @@ from .expiry import EXPIRES, expiry_attributes
 from .expressions import Expression, projection
 from .floats import float_hints, restore_floats
 from .index import CREATED_KEY, INDEX_NAME, PREFIX, SHARD, refuse_index_names, strip_index
-from .insights import group_examples, stalled_by_hour
+from .insights import boundary_stalled, group_examples
 from .items import check_item_size, from_attribute_value, from_item_values, to_item_values
 from .listing import RowPage, page_rows
 from .rollups import ROLLUP_PREFIX, Changes, refuse_rollup_id
@@ -328,19 +337,23 @@ class DynamoDBStorage(GenerationStateStorage):
 
     def _count(self) -> int:
         self._ensure_ready()
-        return self._counts.get("generations", lambda: sum(self._read_totals().values()))
+        return self._counts.get("generations", lambda: sum(self._read_totals().phases.values()))
 
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
         """From the totals (one BatchGetItem) and the stalled ones' key range of the phase index:
         no request grows with the table. Not cached here: a caller that shows them keeps them."""
         self._ensure_ready()
-        counts = {GenerationStatus(phase): count for phase, count in self._read_totals().items()}
-        stalled = count_stalled(self._calls, self._table, format_timestamp(utcnow() - stalled_after))
+        totals = self._read_totals()
+        counts = {GenerationStatus(phase): count for phase, count in totals.phases.items()}
+        cutoff = utcnow() - stalled_after
+        cutoff_hour = hour_of(cutoff)
+        stalled = sum(count for hour, count in totals.waiting.items() if hour < cutoff_hour)
+        stalled += count_stalled(self._calls, self._table, f"{cutoff_hour}:00:00.000Z", cutoff)
         counts[GenerationStatus.STALLED] = min(stalled, counts[GenerationStatus.IN_PROGRESS])
         counts[GenerationStatus.IN_PROGRESS] -= counts[GenerationStatus.STALLED]
         return counts
 
-    def _read_totals(self) -> dict[str, int]:
+    def _read_totals(self) -> rollups.Totals:
         return rollups.read_totals(self._calls, self._table, deadline_seconds=self._batch_deadline)
 
     def _counted_now(self, generation_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -363,8 +376,8 @@ class DynamoDBStorage(GenerationStateStorage):
         self._ensure_ready()
         sums = rollups.read_hours(self._calls, self._table, hours_of(query), deadline_seconds=self._batch_deadline)
         low, high = (format_timestamp(moment) for moment in window_bounds(query))
-        stalled = stalled_by_hour(self._calls, self._table, low, high,
-                                  format_timestamp(now - query.stalled_after))
+        cutoff = now - query.stalled_after
+        stalled = sums.stalled_by_hour(cutoff, boundary_stalled(self._calls, self._table, cutoff, low, high))
         groups = top_groups(sums, query.max_groups) if query.examples else []
         with ThreadPoolExecutor(max_workers=8) as pool:
             found = pool.map(lambda fingerprint: group_examples(self._calls, self._table, fingerprint, low, high),

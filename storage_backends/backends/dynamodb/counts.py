@@ -1,6 +1,7 @@
 """Reading what the totals cannot say alone, and a small cache.
 
-The totals (``rollups``) give each phase; the stalled ones among those in progress are a key
+The totals (``rollups``) give each phase, and the in-progress ones by the hour of their last
+change; the stalled ones last changed in the cutoff's own hour are a key
 range of the phase index (``count_stalled``). ``TimedCache`` keeps ``active_generations`` for
 the metrics; counts by status are left for the caller to keep (one cache, which knows its age).
 ``scan_pages`` serves the whole-table passes that remain: cleanup, backfill and recount.
@@ -12,10 +13,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...errors import StorageOperationError
-from ...models import GenerationStatus
+from ...models import GenerationStatus, format_timestamp
 from .client import DynamoDBCalls
 from .derived import PHASE
 from .expressions import Expression
@@ -66,12 +68,14 @@ def scan_pages(calls: DynamoDBCalls, **params: Any) -> Iterator[dict[str, Any]]:
         params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
 
-def count_stalled(calls: DynamoDBCalls, table: str, cutoff: str) -> int:
-    """Generations in progress whose last change is older than ``cutoff``: one key range of the
-    phase index (keys only), so the cost is the stalled ones', not the table's."""
+def count_stalled(calls: DynamoDBCalls, table: str, since: str, cutoff: datetime) -> int:
+    """Generations in progress last changed from ``since`` to just before ``cutoff``: one key
+    range of the phase index (the caller gives the start of the cutoff's hour, so it is an hour's
+    worth of in-progress items at most; the earlier ones come from the totals)."""
     expr = Expression()
+    before = format_timestamp(cutoff - timedelta(milliseconds=1))  # times are kept to the millisecond
     condition = (f"{expr.name(PHASE)} = {expr.value(GenerationStatus.IN_PROGRESS.value)} AND "
-                 f"{expr.name(LAST_CHANGE)} < {expr.value(cutoff)}")
+                 f"{expr.name(LAST_CHANGE)} BETWEEN {expr.value(since)} AND {expr.value(before)}")
     params: dict[str, Any] = {"TableName": table, "IndexName": PHASE_INDEX_NAME, "KeyConditionExpression": condition,
                               "Select": "COUNT", **expr.params()}
     total = 0

@@ -21,7 +21,7 @@ from ...fingerprints import describe_error
 from ...insights import Contribution, duration_bins
 from ...models import GenerationState
 from ...summaries import summary_fields
-from .index import CREATED_KEY, INDEX_NAMES, PREFIX, created_of, index_attributes, strip_index
+from .index import CREATED_KEY, INDEX_NAMES, LAST_CHANGE, PREFIX, created_of, index_attributes, strip_index
 from .items import from_item_values, to_item_values
 from .rollups import Changes, changes
 
@@ -39,7 +39,7 @@ DERIVED_NAMES = (*INDEX_NAMES, PHASE, STAGE, FAILURE, DURATIONS, SUMMARY)
 _SUMMARY_KEYS = {"prompt": "prompt", "language": "language", "aspect_ratio": "aspectRatio",
                  "failed_stage": "failedStage", "error": "error"}
 #: What ``contribution_of`` reads of an image (a projection when only that is needed).
-COUNTED_NAMES = (PHASE, CREATED_KEY, FAILURE, DURATIONS, SUMMARY)
+COUNTED_NAMES = (PHASE, CREATED_KEY, LAST_CHANGE, FAILURE, DURATIONS, SUMMARY)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,9 @@ def contribution_of(image: Mapping[str, Any] | None) -> Contribution | None:
         failure = {"failure": counted[FAILURE], "failure_stage": summary.get("failedStage"),
                    "failure_message": describe_error(example), "failure_example": example}
     bins = {stage: int(index) for stage, index in (counted.get(DURATIONS) or {}).items()}
-    return Contribution(hour=created[:13] or None, phase=counted[PHASE], duration_bins=bins, **failure)
+    last_change = counted.get(LAST_CHANGE) if counted[PHASE] == "in_progress" else None
+    return Contribution(hour=created[:13] or None, phase=counted[PHASE], duration_bins=bins,
+                        waiting_hour=last_change[:13] if last_change else None, **failure)
 
 
 def rollup_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *,

@@ -1,32 +1,36 @@
 """What insights need beyond the hourly rollups: the clock-dependent stalled split and examples.
 
-Stalled depends on the clock, so the sums keep in-progress ones as such; the stalled ones among
-the window's in-progress items are counted from a range of the status index (its cost is the
-window's in-progress items, not the table's). A failure group's latest members and its first
+Stalled depends on the clock: the sums keep the in-progress ones by the hour of their last change,
+which tells the stalled ones apart but for the cutoff's own hour; those are read from a range of
+the phase index (an hour's worth of in-progress items at most). A failure group's latest members and its first
 are two small Queries of the failure index, newest first and oldest first.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from ...insights import EXAMPLES, Examples
-from ...models import GenerationStatus, parse_timestamp
+from ...insights import EXAMPLES, Examples, hour_of
+from ...models import GenerationStatus, format_timestamp, parse_timestamp
 from .client import DynamoDBCalls
 from .derived import FAILURE, PHASE
 from .expressions import Expression, projection
 from .index import CREATED_KEY, LAST_CHANGE, created_of
-from .table import FAILURE_INDEX_NAME, STATUS_INDEX_NAME
+from .table import FAILURE_INDEX_NAME, PHASE_INDEX_NAME
 
 
-def stalled_by_hour(calls: DynamoDBCalls, table: str, low: str, high: str, cutoff: str) -> dict[str, int]:
-    """Per hour of creation in [low, high), the in-progress items idle since before ``cutoff``."""
+def boundary_stalled(calls: DynamoDBCalls, table: str, cutoff: datetime, low: str, high: str) -> dict[str, int]:
+    """Per hour of creation in [low, high), the in-progress items last changed in the cutoff's own
+    hour before the cutoff: one key range of the phase index, an hour's worth at most (the
+    earlier ones come from the hourly sums)."""
     expr = Expression()
+    since = f"{hour_of(cutoff)}:00:00.000Z"
+    before = format_timestamp(cutoff - timedelta(milliseconds=1))  # times are kept to the millisecond
     params: dict[str, Any] = {
-        "TableName": table, "IndexName": STATUS_INDEX_NAME,
+        "TableName": table, "IndexName": PHASE_INDEX_NAME,
         "KeyConditionExpression": f"{expr.name(PHASE)} = {expr.value(GenerationStatus.IN_PROGRESS.value)}"
-                                  f" AND {expr.name(CREATED_KEY)} BETWEEN {expr.value(low)} AND {expr.value(high)}",
-        "FilterExpression": f"{expr.name(LAST_CHANGE)} < {expr.value(cutoff)}",
+                                  f" AND {expr.name(LAST_CHANGE)} BETWEEN {expr.value(since)} AND {expr.value(before)}",
         "ProjectionExpression": projection(expr, CREATED_KEY),
     }
     params.update(expr.params())
@@ -34,8 +38,9 @@ def stalled_by_hour(calls: DynamoDBCalls, table: str, low: str, high: str, cutof
     while True:
         response = calls.call("query", **params)
         for item in response["Items"]:
-            hour = created_of(item[CREATED_KEY]["S"])[:13]
-            stalled[hour] = stalled.get(hour, 0) + 1
+            created = created_of(item.get(CREATED_KEY, {}).get("S", ""))
+            if created and low <= created < high:
+                stalled[created[:13]] = stalled.get(created[:13], 0) + 1
         if "LastEvaluatedKey" not in response:
             return stalled
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]

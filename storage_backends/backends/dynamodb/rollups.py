@@ -3,12 +3,13 @@
 Two kinds of rollup item, each split in shards (a write adds to a random shard with one
 ``UpdateItem ADD``, so no single item takes every write; reading sums the shards):
 
-- ``_gennie#total#<n>`` (8 shards): generations per phase, for ``count_by_status`` and
+- ``_gennie#total#<n>`` (8 shards): generations per phase (``p#<phase>``), and the in-progress
+  ones by the hour of their last change (``w#<hour>``), for ``count_by_status`` and
   ``active_generations``.
 - ``_gennie#hour#<YYYY-MM-DDTHH>#<n>`` (4 shards): of the generations created in that hour,
-  how many are in each phase (``p#<phase>``), in each failure group (``f#<fingerprint>``) and in
-  each stage's duration bin (``d#<stage>#<bin>``), and what each group is called (``g#<fingerprint>``,
-  set by its first member).
+  how many are in each phase (``p#<phase>``), in each failure group (``f#<fingerprint>``), in
+  each stage's duration bin (``d#<stage>#<bin>``) and, in progress, by the hour of their last
+  change (``w#<hour>``), and what each group is called (``g#<fingerprint>``, set by its first member).
 
 What a write changes is ``changes(counted(old), counted(new))``: the old image's contribution
 taken away, the new one's added (``derived``). Cleanup takes its generations off the totals
@@ -64,6 +65,8 @@ class Changes:
 
     def add(self, item: Contribution, sign: int, *, hours: bool = True) -> None:
         self._move(TOTAL, f"p#{item.phase}", sign)
+        if item.waiting_hour:  # the in-progress ones by the hour of their last change: stalled is told from it
+            self._move(TOTAL, f"w#{item.waiting_hour}", sign)
         if not hours or item.hour is None:
             return
         name = hour_name(item.hour)
@@ -75,6 +78,8 @@ class Changes:
                     item.failure_stage, item.failure_message, item.failure_example)
         for stage, index in item.duration_bins.items():
             self._move(name, f"d#{stage}#{index}", sign)
+        if item.waiting_hour:
+            self._move(name, f"w#{item.waiting_hour}", sign)
 
     def merge(self, other: Changes) -> None:
         for name, deltas in other.deltas.items():
@@ -119,15 +124,28 @@ def apply(calls: DynamoDBCalls, table: str, change: Changes) -> None:
                    UpdateExpression=" ".join(parts), **expr.params())
 
 
-def read_totals(calls: DynamoDBCalls, table: str, *, deadline_seconds: float) -> dict[str, int]:
-    """Generations per phase: one ``BatchGetItem`` of the total's shards (one never written is 0)."""
+@dataclass
+class Totals:
+    """Generations per phase, and the in-progress ones by the hour of their last change."""
+
+    phases: dict[str, int]
+    waiting: dict[str, int]
+
+
+def read_totals(calls: DynamoDBCalls, table: str, *, deadline_seconds: float) -> Totals:
+    """One ``BatchGetItem`` of the total's shards (one never written is 0)."""
     keys = [rollup_key(TOTAL, shard) for shard in range(TOTAL_SHARDS)]
-    counts = dict.fromkeys(PHASES, 0)
+    phases, waiting = dict.fromkeys(PHASES, 0), {}
     for item in get_all(calls, table, keys, projection={}, deadline_seconds=deadline_seconds):
-        for phase in PHASES:
-            counts[phase] += int(item.get(f"p#{phase}", {}).get("N", "0"))
+        for attribute, value in from_item_values(item).items():
+            kind, _, rest = attribute.partition("#")
+            if kind == "p" and rest in phases:
+                phases[rest] += int(value)
+            elif kind == "w":
+                waiting[rest] = waiting.get(rest, 0) + int(value)
     # A write and its ADD are two requests: a crash between them can leave a count one low.
-    return {phase: max(0, count) for phase, count in counts.items()}
+    return Totals(phases={phase: max(0, count) for phase, count in phases.items()},
+                  waiting={hour: count for hour, count in waiting.items() if count > 0})
 
 
 def read_hours(calls: DynamoDBCalls, table: str, hours: list[str], *, deadline_seconds: float) -> Sums:
@@ -149,6 +167,9 @@ def read_hours(calls: DynamoDBCalls, table: str, hours: list[str], *, deadline_s
                 stage, _, index = rest.partition("#")
                 bins = sums.durations.setdefault(stage, {})
                 bins[int(index)] = bins.get(int(index), 0) + int(value)
+            elif kind == "w":
+                by_last = sums.waiting.setdefault(hour, {})
+                by_last[rest] = by_last.get(rest, 0) + int(value)
             elif kind == "g":
                 sums.groups.setdefault(rest, (value["stage"], value["message"], value["example"]))
     return sums

@@ -51,12 +51,12 @@ _INDEXES = [
     # Failed items of one failure group by created time (sparse: only failed items carry the key).
     _slim_index(FAILURE_INDEX_NAME, FAILURE, CREATED_KEY),
     {
-        # Items by phase and last change: the stalled ones (in progress, idle since before a
-        # cut-off) are one key range, counted without reading anything else.
+        # Items by phase and last change: the stalled ones of an hour (in progress, idle since before
+        # a cut-off) are one key range; with the created time, insights tell their hour.
         "IndexName": PHASE_INDEX_NAME,
         "KeySchema": [{"AttributeName": PHASE, "KeyType": "HASH"},
                       {"AttributeName": LAST_CHANGE, "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": [CREATED_KEY]},
     },
 ]
 _ATTRIBUTES = [

@@ -9,8 +9,10 @@ transaction, so the sums keep the history of generations it removes (last week's
 after its documents are gone). ``rebuild`` makes the sums again from the rows, for the hours
 that still hold rows; older hours keep their history.
 
-A call reads O(hours + groups) rows: the window's sums, the stalled ones among the window's
-in-progress rows (a range of the phase index), and five example rows per group returned.
+A call reads O(hours + groups) rows: the window's sums (the in-progress ones kept by the hour of
+their last change too, so stalled is told from them), the in-progress rows last changed in the
+cutoff's own hour (a range of the waiting index), and per group returned its five latest rows
+and its first.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ...insights import (
     InsightsQuery,
     Sums,
     build_insights,
+    hour_of,
     hourly_examples,
     hours_of,
     top_groups,
@@ -42,9 +45,16 @@ CREATE TABLE insight_durations (hour TEXT NOT NULL, stage TEXT NOT NULL, bin INT
 -- What a group is called, from its first member: it outlives its generations.
 CREATE TABLE failure_groups (failure TEXT PRIMARY KEY, stage TEXT NOT NULL, message TEXT NOT NULL,
                              example TEXT NOT NULL) WITHOUT ROWID;
+-- In-progress rows by created hour and the hour of their last change: the stalled split.
+CREATE TABLE insight_waiting (hour TEXT NOT NULL, last_hour TEXT NOT NULL, count INTEGER NOT NULL,
+                              PRIMARY KEY (hour, last_hour)) WITHOUT ROWID;
 CREATE TABLE insight_state (id INTEGER PRIMARY KEY CHECK (id = 1), keep_on_delete INTEGER NOT NULL);
 INSERT INTO insight_state VALUES (1, 0);
 """
+
+
+#: A row that counts in ``insight_waiting``: in progress, with a readable last change.
+_WAITING = "{row}.phase = 'in_progress' AND {row}.updated_key > ''"
 
 
 def _add(row: str) -> list[str]:
@@ -61,6 +71,8 @@ def _add(row: str) -> list[str]:
         " ON CONFLICT (failure) DO NOTHING",
         f"INSERT INTO insight_durations SELECT {hour}, key, value, 1 FROM json_each({row}.duration_bins) WHERE 1"
         " ON CONFLICT (hour, stage, bin) DO UPDATE SET count = count + 1",
+        f"INSERT INTO insight_waiting SELECT {hour}, substr({row}.updated_key, 1, 13), 1"
+        f" WHERE {_WAITING.format(row=row)} ON CONFLICT (hour, last_hour) DO UPDATE SET count = count + 1",
     ]
 
 
@@ -72,6 +84,8 @@ def _remove(row: str) -> list[str]:
         f"UPDATE insight_failures SET count = count - 1 WHERE hour = {hour} AND failure = {row}.failure",
         f"UPDATE insight_durations SET count = count - 1 WHERE hour = {hour}"
         f" AND (stage, bin) IN (SELECT key, value FROM json_each({row}.duration_bins))",
+        f"UPDATE insight_waiting SET count = count - 1 WHERE hour = {hour}"
+        f" AND last_hour = substr({row}.updated_key, 1, 13) AND {_WAITING.format(row=row)}",
     ]
 
 
@@ -87,8 +101,10 @@ def create(conn: sqlite3.Connection, table: str) -> None:
             conn.execute(statement)
     dated = "{row}.created_key > ''"
     changed = " OR ".join(f"old.{column} IS NOT new.{column}"
-                          for column in ("created_key", "phase", "failure", "duration_bins"))
+                          for column in ("created_key", "updated_key", "phase", "failure", "duration_bins"))
     kept = "(SELECT keep_on_delete FROM insight_state) = 0"
+    # The in-progress rows by last change: the stalled split reads one hour of it.
+    conn.execute(f"CREATE INDEX {table}_waiting ON {table} (updated_key) WHERE phase = 'in_progress'")
     conn.execute(_trigger("insert", "INSERT", table, dated.format(row="new"), _add("new")))
     conn.execute(_trigger("delete", "DELETE", table, f"{dated.format(row='old')} AND {kept}", _remove("old")))
     conn.execute(_trigger("update_old", "UPDATE", table, f"({changed}) AND {dated.format(row='old')}",
@@ -106,7 +122,7 @@ def keep_on_delete(conn: sqlite3.Connection, keep: bool) -> None:
 def rebuild(conn: sqlite3.Connection, table: str) -> int:
     """Make the sums of every hour that holds rows again from those rows; returns how many rows."""
     hours = f"(SELECT DISTINCT substr(created_key, 1, 13) FROM {table} WHERE created_key > '')"
-    for sums in ("insight_phases", "insight_failures", "insight_durations"):
+    for sums in ("insight_phases", "insight_failures", "insight_durations", "insight_waiting"):
         conn.execute(f"DELETE FROM {sums} WHERE hour IN {hours}")
     dated = f"FROM {table} WHERE created_key > ''"
     conn.execute(f"INSERT INTO insight_phases SELECT substr(created_key, 1, 13), phase, count(*) {dated} GROUP BY 1, 2")
@@ -116,6 +132,8 @@ def rebuild(conn: sqlite3.Connection, table: str) -> int:
                  f" coalesce(summary_error, '') {dated} AND failure IS NOT NULL")
     conn.execute(f"INSERT INTO insight_durations SELECT substr(created_key, 1, 13), key, value, count(*)"
                  f" FROM {table}, json_each({table}.duration_bins) WHERE created_key > '' GROUP BY 1, 2, 3")
+    conn.execute(f"INSERT INTO insight_waiting SELECT substr(created_key, 1, 13), substr(updated_key, 1, 13), count(*)"
+                 f" {dated} AND {_WAITING.format(row=table)} GROUP BY 1, 2")
     return conn.execute(f"SELECT count(*) {dated}").fetchone()[0]
 
 
@@ -140,11 +158,18 @@ def read(conn: sqlite3.Connection, table: str, query: InsightsQuery, now: dateti
             f"SELECT failure, stage, message, example FROM failure_groups WHERE failure IN"
             f" ({', '.join('?' * len(groups))})", groups):
         sums.groups[failure] = (stage, message, example)
+    for hour, last_hour, count in conn.execute(
+            "SELECT hour, last_hour, count FROM insight_waiting WHERE hour BETWEEN ? AND ? AND count > 0",
+            (first, last)):
+        sums.waiting.setdefault(hour, {})[last_hour] = count
     low, high = (format_timestamp(moment) for moment in window_bounds(query))
-    stalled = dict(conn.execute(
-        f"SELECT substr(created_key, 1, 13), count(*) FROM {table} WHERE phase = 'in_progress'"
-        " AND created_key >= ? AND created_key < ? AND updated_key > '' AND updated_key < ? GROUP BY 1",
-        (low, high, format_timestamp(now - query.stalled_after))).fetchall())
+    cutoff = now - query.stalled_after
+    # Of the cutoff's own hour, the rows changed before it: one hour of the waiting index.
+    boundary = dict(conn.execute(
+        f"SELECT substr(created_key, 1, 13), count(*) FROM {table} INDEXED BY {table}_waiting"
+        " WHERE phase = 'in_progress' AND updated_key >= ? AND updated_key < ? AND created_key >= ? AND created_key < ?"
+        " GROUP BY 1", (f"{hour_of(cutoff)}:00:00.000Z", format_timestamp(cutoff), low, high)).fetchall())
+    stalled = sums.stalled_by_hour(cutoff, boundary)
     examples = ({failure: _examples(conn, table, failure, low, high, sums.failures[failure]) for failure in groups}
                 if query.examples else {})
     return build_insights(query, sums, stalled_by_hour=stalled, examples=examples)
