@@ -10,7 +10,10 @@ with one worker on 127.0.0.1, DEBUG=0 with a SECRET_KEY and ALLOWED_HOSTS (SECUR
 off: there is no TLS on loopback). Every request carries a staff user's session cookie and is
 timed from connect to the last byte. Prints the median and p95 of each page beside its target,
 and the worker's CPU time per request (what the page costs, however busy the machine is).
-Figures, not assertions.
+The insights pages (``/insights/?window=24h`` and ``7d``) and the list of one failure group
+(``/?failure=<fingerprint>``, the most frequent group of the last 24 hours, asked of the storage
+once before gunicorn starts; also as the insights page links it, with ``&created=24h``) are
+measured the same way. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project root holds the packages
 
 from bench.storage_bench import SEARCH_WORDS  # noqa: E402
-from storage_backends import StorageFactory  # noqa: E402
+from storage_backends import InsightsQuery, StorageFactory  # noqa: E402
 from storage_backends.demo import demo_id, save_demo  # noqa: E402
 
 SEED = 11
@@ -56,14 +60,25 @@ class Case:
     target_ms: float | None
 
 
-CASES = [
-    Case("list page (full)", lambda n, some_id: "/", {}, 20),
-    Case("list page (htmx partial)", lambda n, some_id: "/", HTMX, 20),
-    Case("filtered: status=failed", lambda n, some_id: "/?status=failed", {}, 20),
-    Case("prompt search", lambda n, some_id: "/?q=" + quote(SEARCH_WORDS[n % len(SEARCH_WORDS)]), {}, 30),
-    Case("detail page", lambda n, some_id: f"/generations/{some_id}/", {}, 13),
-    Case("timeline partial (htmx)", lambda n, some_id: f"/generations/{some_id}/timeline/", HTMX, None),
-]
+def cases(failure: str | None) -> list[Case]:
+    """The pages measured; ``failure`` is a failure group's fingerprint (None: no group pages)."""
+    measured = [
+        Case("list page (full)", lambda n, some_id: "/", {}, 20),
+        Case("list page (htmx partial)", lambda n, some_id: "/", HTMX, 20),
+        Case("filtered: status=failed", lambda n, some_id: "/?status=failed", {}, 20),
+        Case("prompt search", lambda n, some_id: "/?q=" + quote(SEARCH_WORDS[n % len(SEARCH_WORDS)]), {}, 30),
+        Case("detail page", lambda n, some_id: f"/generations/{some_id}/", {}, 13),
+        Case("timeline partial (htmx)", lambda n, some_id: f"/generations/{some_id}/timeline/", HTMX, None),
+        Case("insights 24h", lambda n, some_id: "/insights/?window=24h", {}, None),
+        Case("insights 7d", lambda n, some_id: "/insights/?window=7d", {}, None),
+    ]
+    if failure:
+        # A filtered list page like status=failed: the same target.
+        measured += [
+            Case("failure group list", lambda n, some_id: f"/?failure={failure}", {}, 20),
+            Case("failure group, created=24h", lambda n, some_id: f"/?failure={failure}&created=24h", {}, 20),
+        ]
+    return measured
 
 
 def main() -> None:
@@ -79,6 +94,7 @@ def main() -> None:
     with _work_dir(args.keep) as work:
         env = _production_env(work)
         _fill_storage(work / "generations.sqlite3", args.count)
+        failure = _top_failure(work / "generations.sqlite3")
         cookie = _prepare_django(env)
         port = args.port or _free_port()
         with _gunicorn(env, port) as worker:
@@ -86,7 +102,7 @@ def main() -> None:
                   f"{args.requests} requests a page (after {args.warmup} untimed); "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             print(f"{'page':<28}{'median ms':>10}{'p95 ms':>10}{'worker CPU':>12}  target (median)")
-            for case in (case for case in CASES if args.only in case.name):
+            for case in (case for case in cases(failure) if args.only in case.name):
                 times, cpu = _measure(case, port, cookie, worker, args.count, args.warmup, args.requests)
                 print(_row(case, times, cpu))
 
@@ -128,6 +144,21 @@ def _fill_storage(path: Path, count: int) -> None:
         started = time.perf_counter()
         save_demo(storage, count, seed=SEED, batch_size=FILL_CHUNK)
         print(f"Filled {count:,} generations in {time.perf_counter() - started:.1f} s")
+
+
+def _top_failure(path: Path) -> str | None:
+    """The most frequent failure group of the last 24 hours (the insights page's first row)."""
+    with StorageFactory.from_url(f"sqlite:///{path}") as storage:
+        until = datetime.now(timezone.utc)
+        day = storage.insights(InsightsQuery(created_after=until - timedelta(hours=24), created_before=until))
+    held = sum(bucket.total for bucket in day.buckets)
+    if not day.failures:
+        print(f"No failure group in the last 24 hours ({held:,} generations): no failure group pages")
+        return None
+    top = day.failures[0]
+    print(f"Last 24 hours: {held:,} generations; most frequent failure group {top.fingerprint} "
+          f"({top.count:,} generations): {top.message[:80]}")
+    return top.fingerprint
 
 
 def _prepare_django(env: dict[str, str]) -> str:

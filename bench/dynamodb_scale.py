@@ -1,4 +1,4 @@
-"""DynamoDB at scale: counts, list pages, stage updates, the dashboard and the migration, on dynalite.
+"""DynamoDB at scale: counts, list pages, insights, stage updates, the dashboard and the migration, on dynalite.
 
     .venv/bin/python bench/dynamodb_scale.py                 # 20,000 and 100,000 generations (~12 min here)
     .venv/bin/python bench/dynamodb_scale.py --quick         # 2,000 and 10,000, 20 s of dashboard (~2 min)
@@ -22,17 +22,24 @@ table (the stalled count reads their keys, see the README); the mix seeded is pr
 2. Items read (``list_items_read``, the sum of the Queries' ``ScannedCount``) and read capacity of
    a first page (limit 50), a ``status=failed`` page and an id search (``ListQuery(search=<id>)``),
    through ``list_summaries`` when the storage has it, else ``list_generations``.
-3. Write capacity per stage update (``update(id, {"audio": {...}})`` on in-progress generations):
+3. Insights (``storage.insights``, which keeps no cache: every call reads the table): over the last
+   24 hours (hourly buckets) and the last 7 days (daily), median time, requests by operation and
+   read capacity per call; then the list page of the most frequent failure group of the 24 hours
+   (``ListQuery(failure=<fingerprint>, limit=50)``): items read, read capacity and requests. The
+   24 hours' mix is printed (the in-progress set above bounds the stalled ones insights reads).
+4. Write capacity per stage update (``update(id, {"audio": {...}})`` on in-progress generations):
    dynalite's own units (it bills the table only, never index writes) and an AWS estimate that
    adds each global secondary index's write from the item's images before and after (the index
    entry's size in 1 KB units; a changed index key is a delete plus a put).
-4. The dashboard over HTTP (gunicorn, one worker, DEBUG=0, as bench/dashboard_bench.py serves it)
+5. The dashboard over HTTP (gunicorn, one worker, DEBUG=0, as bench/dashboard_bench.py serves it)
    on that table: ``--dashboard-requests`` list pages (2 of ``/`` for 1 of ``/?status=failed``)
    spread evenly over ``--dashboard-seconds``, so the counts cache (15 s) expires several times.
-   Target: worst <= 3x median.
-Target for 1-3 and the dashboard's median: the larger size's figure <= 1.5x the smaller's.
+   Target: worst <= 3x median. Then ``--dashboard-insights-requests`` each (after one untimed) of
+   ``/insights/?window=24h``, ``/insights/?window=7d`` and ``/?failure=<fingerprint>``: median and
+   worst, figures only.
+Target for 1-4 and the dashboard's median: the larger size's figure <= 1.5x the smaller's.
 
-5. Migration file -> DynamoDB (``storage_backends.migration.migrate``, with ``workers=`` when it
+6. Migration file -> DynamoDB (``storage_backends.migration.migrate``, with ``workers=`` when it
    takes that parameter) beside raw boto3 ``batch_writer`` writing the same items (with the same
    derived attributes: bench/migrate_bench.py's helper) into a fresh dynalite, directly and through
    a TCP proxy adding 10 ms each way (bench/delay_proxy.py: ~20 ms a round trip), best of
@@ -61,6 +68,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -72,7 +80,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project root
 from bench import processes  # noqa: E402
 from bench.delay_proxy import DelayProxy  # noqa: E402
 from bench.dynalite import Dynalite  # noqa: E402
-from storage_backends import GenerationStatus, ListQuery, StorageFactory  # noqa: E402
+from storage_backends import GenerationStatus, InsightsQuery, ListQuery, StorageFactory  # noqa: E402
 from storage_backends.demo import demo_generations  # noqa: E402
 from storage_backends.migration import migrate  # noqa: E402
 
@@ -300,6 +308,8 @@ class SizeFigures:
     values: dict[str, float] = field(default_factory=dict)
     checks: list[tuple[str, bool]] = field(default_factory=list)
     count_usage: Usage | None = None
+    #: The most frequent failure group of the last 24 hours (None: none), for the dashboard's pages.
+    top_failure: str | None = None
 
 
 def table_url(endpoint: str, table: str = TABLE, **options: Any) -> str:
@@ -326,6 +336,7 @@ def measure_size(size: int, args: argparse.Namespace, django: DjangoSite | None)
             _warn_if_snapshots_cost(storage)
             _measure_counts(storage, counting, args.reps, figures)
             _measure_lists(storage, seeded, args.reps, figures)
+            _measure_insights(storage, args.reps, figures)
             _measure_updates(storage, seeded, server.endpoint, args.updates, figures)
         finally:
             storage.close()
@@ -395,6 +406,48 @@ def _measure_lists(storage, seeded: Seeded, reps: int, figures: SizeFigures) -> 
         print(f"    {label:<34}{statistics.median(times):8.1f} ms   {_num(used.items_read):>7} items read   "
               f"{_num(used.read_units):>7} RCU   {_num(used.total)} requests ({used.breakdown()}); "
               f"{len(page.items)} rows, {more} page")
+
+
+def last(window: timedelta, bucket: str = "hour") -> InsightsQuery:
+    """The window ending now (a fresh one per call), as the dashboard's insights page asks for it."""
+    now = datetime.now(timezone.utc)
+    return InsightsQuery(created_after=now - window, created_before=now, bucket=bucket)
+
+
+def _measure_insights(storage, reps: int, figures: SizeFigures) -> None:
+    day = storage.insights(last(timedelta(hours=24)))
+    totals = {status: sum(bucket.counts[status] for bucket in day.buckets) for status in GenerationStatus}
+    mix = ", ".join(f"{status.value} {count:,}" for status, count in totals.items())
+    print(f"  insights, uncached (the storage keeps none; median of {reps}): the last 24 h hold "
+          f"{sum(totals.values()):,} generations in {len(day.buckets)} hourly buckets ({mix}), "
+          f"{len(day.failures)} failure groups returned")
+    for label, key, query in (("insights 24 h (hourly)", "insights_24h", lambda: last(timedelta(hours=24))),
+                              ("insights 7 d (daily)", "insights_7d", lambda: last(timedelta(days=7), "day"))):
+        times, used, result = measured(storage, lambda q=query: storage.insights(q()), reps)
+        median = statistics.median(times)
+        figures.values[f"{key}_ms"] = median
+        figures.values[f"{key}_requests"] = used.total
+        figures.values[f"{key}_read_units"] = used.read_units
+        print(f"    {label:<34}{median:8.1f} ms (worst {max(times):.1f})   {_num(used.total)} requests "
+              f"({used.breakdown()})   {_num(used.read_units)} RCU; {len(result.buckets)} buckets, "
+              f"{len(result.failures)} groups")
+    if not day.failures:
+        print("    no failure group in the last 24 h: no failure-group page measured")
+        return
+    top = day.failures[0]
+    figures.top_failure = top.fingerprint
+    method = getattr(storage, "list_summaries", None) or storage.list_generations
+    query = ListQuery(failure=top.fingerprint, limit=50)
+    times, used, page = measured(storage, lambda: method(query), reps)
+    figures.values["failure_page_items_read"] = used.items_read
+    figures.values["failure_page_read_units"] = used.read_units
+    figures.values["failure_page_requests"] = used.total
+    figures.values["failure_page_ms"] = statistics.median(times)
+    more = "more" if getattr(page, "next_cursor", None) else "last"
+    print(f"    {'failure-group page (50)':<34}{statistics.median(times):8.1f} ms   "
+          f"{_num(used.items_read):>7} items read   {_num(used.read_units):>7} RCU   {_num(used.total)} requests "
+          f"({used.breakdown()}); {len(page.items)} rows, {more} page; group {top.fingerprint} "
+          f"({top.count:,} in 24 h: {top.message[:60]})")
 
 
 def _measure_updates(storage, seeded: Seeded, endpoint: str, count: int, figures: SizeFigures) -> None:
@@ -491,6 +544,8 @@ def _measure_dashboard(site: DjangoSite, server: Dynalite, args: argparse.Namesp
         span = time.monotonic() - started
         worker_ms = 1000 * (_cpu(worker) - cpu_before) / count
         server_ms = 1000 * (server.cpu_seconds() - server_before) / count
+        # After the timed run, so they do not disturb it: the insights pages and a group's list.
+        insight_pages = _insight_pages(port, headers, figures.top_failure, args.dashboard_insights_requests)
     finally:
         processes.stop(gunicorn)
     all_ms = [ms for _, ms, _ in samples]
@@ -513,6 +568,36 @@ def _measure_dashboard(site: DjangoSite, server: Dynalite, args: argparse.Namesp
     slowest = sorted(samples, key=lambda sample: -sample[1])[:5]
     print("    slowest: " + ", ".join(f"{ms:.0f} ms at {at:.1f} s ({path})"
                                     for path, ms, at in sorted(slowest, key=lambda sample: sample[2])))
+    if insight_pages:
+        print(f"  dashboard insights pages ({args.dashboard_insights_requests} requests each after 1 untimed, "
+              "one after another):")
+    for path, (times, statuses) in insight_pages.items():
+        bad = {status: statuses.count(status) for status in set(statuses) if status != 200}
+        figures.values[f"dashboard {path} median ms"] = statistics.median(times)
+        print(f"    {path:<34} median {statistics.median(times):7.1f} ms   worst {max(times):7.1f} ms"
+              + (f"   non-200 answers: {bad}" if bad else ""))
+
+
+def _insight_pages(port: int, headers: dict[str, str], failure: str | None,
+                   requests: int) -> dict[str, tuple[list[float], list[int]]]:
+    """Each page's ms and statuses over ``requests`` requests (after one untimed)."""
+    from bench.dashboard_bench import _get
+
+    if requests <= 0:
+        return {}
+    paths = ["/insights/?window=24h", "/insights/?window=7d"]
+    if failure:
+        paths.append(f"/?failure={failure}")
+    found: dict[str, tuple[list[float], list[int]]] = {}
+    for path in paths:
+        _get(port, path, headers)
+        times, statuses = [], []
+        for _ in range(requests):
+            status, took = _get(port, path, headers)
+            times.append(1000 * took)
+            statuses.append(status)
+        found[path] = (times, statuses)
+    return found
 
 
 def _p95(values: list[float]) -> float:
@@ -661,6 +746,15 @@ SCALED = [
     ("failed_page_read_units", "status=failed RCU"),
     ("id_search_items_read", "id search items read"),
     ("id_search_read_units", "id search RCU"),
+    ("insights_24h_ms", "insights 24 h ms"),
+    ("insights_24h_requests", "insights 24 h requests"),
+    ("insights_24h_read_units", "insights 24 h RCU"),
+    ("insights_7d_ms", "insights 7 d ms"),
+    ("insights_7d_requests", "insights 7 d requests"),
+    ("insights_7d_read_units", "insights 7 d RCU"),
+    ("failure_page_items_read", "failure-group page items read"),
+    ("failure_page_read_units", "failure-group page RCU"),
+    ("failure_page_requests", "failure-group page requests"),
     ("update_dynalite_wcu", "update WCU (dynalite)"),
     ("update_aws_wcu", "update WCU (AWS estimate)"),
     ("dashboard_median_ms", "dashboard median ms"),
@@ -706,6 +800,8 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=50, help="stage updates averaged")
     parser.add_argument("--dashboard-requests", type=int, default=300)
     parser.add_argument("--dashboard-seconds", type=float, default=70.0)
+    parser.add_argument("--dashboard-insights-requests", type=int, default=10,
+                        help="timed requests of each insights page and of a failure group's list (0: none)")
     parser.add_argument("--migrate-count", type=int, default=5000)
     parser.add_argument("--migrate-rounds", type=int, default=2)
     parser.add_argument("--migrate-workers", type=int, default=4,

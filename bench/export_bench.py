@@ -1,10 +1,13 @@
-"""Export benchmark: rows per second of the CSV and JSON Lines exports from SQLite, and their memory.
+"""Export benchmark: rows per second of the CSV and JSON Lines exports from SQLite or DynamoDB, and their memory.
 
     .venv/bin/python bench/export_bench.py                                  # 100,000 generations
     .venv/bin/python bench/export_bench.py -n 10000 --keep var/export-bench  # reuse the filled file next time
+    .venv/bin/python bench/export_bench.py --backend dynamodb -n 20000      # on dynalite, in memory
 
-Fills a SQLite file with ``storage_backends.demo`` generations (``save_many`` with
-``preserve_timestamps``; reused with ``--keep``), then, in this process, with Django set up on a
+Fills a SQLite file (or, with ``--backend dynamodb``, a table in a dynalite server of its own,
+started by bench/dynalite.py as bench/dynamodb_scale.py does, in memory, stopped at exit) with
+``storage_backends.demo`` generations (``save_many`` with ``preserve_timestamps``; the SQLite
+file is reused with ``--keep``), then, in this process, with Django set up on a
 scratch database (``DEBUG=1``, logging at WARNING):
 
 - **generator**: ``gennie_admin.export.export_stream`` end to end without HTTP, behind the
@@ -31,8 +34,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import psutil
@@ -42,10 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storage_backends import GenerationStatus, ListQuery, StorageFactory  # noqa: E402
-from storage_backends.demo import save_demo  # noqa: E402
+from storage_backends.demo import demo_generations, save_demo  # noqa: E402
 
 SEED = 7
 FILL_CHUNK = 1000
+#: DynamoDB's ``BatchWriteItem`` takes 25 items a request; ``save_many`` of 500 as dynamodb_scale.py fills.
+DYNAMODB_FILL_CHUNK = 500
+DYNAMODB_TABLE = "bench-export"
 SAMPLE_SECONDS = 0.01
 
 
@@ -59,17 +67,17 @@ class Case:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--count", type=int, default=100_000, help="generations in the storage")
-    parser.add_argument("--keep", type=Path, help="a directory to keep (and reuse) the filled database in")
+    parser.add_argument("--backend", choices=("sqlite", "dynamodb"), default="sqlite",
+                        help="the storage: a SQLite file, or a table on a dynalite server started here")
+    parser.add_argument("--keep", type=Path, help="a directory to keep (and reuse) the filled database in (SQLite)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each case")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this")
     args = parser.parse_args()
 
-    with _work_dir(args.keep) as work:
-        storage_path = work / "generations.sqlite3"
-        _fill_storage(storage_path, args.count)
-        _setup_django(work, storage_path)
+    with _work_dir(args.keep) as work, filled_storage(args.backend, work, args.count) as storage_url:
+        _setup_django(work, storage_url)
         cases = [case for case in _cases() if args.only in case.name]
-        print(f"Exports from sqlite, {args.count:,} generations; load average {os.getloadavg()[0]:.1f} "
+        print(f"Exports from {args.backend}, {args.count:,} generations; load average {os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} CPUs")
         print(f"{'case':<34}{'rows':>9}{'seconds':>9}{'rows/s':>9}{'CPU s':>8}{'rows/CPU s':>11}{'MB':>7}"
               f"{'peak RSS +MB':>14}")
@@ -88,6 +96,39 @@ def _work_dir(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
+@contextmanager
+def filled_storage(backend: str, work: Path, count: int) -> Iterator[str]:
+    """The URL of a storage holding ``count`` demo generations: a SQLite file in ``work`` (reused when
+    it holds them already), or a table on a dynalite server that lives as long as the context."""
+    if backend == "sqlite":
+        path = work / "generations.sqlite3"
+        _fill_storage(path, count)
+        yield f"sqlite:///{path}"
+        return
+    from bench.dynalite import Dynalite
+
+    # dynalite takes any credentials; never a real profile's.
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.pop("AWS_PROFILE", None)
+    with Dynalite() as server:
+        url = f"dynamodb://{DYNAMODB_TABLE}?region=us-east-1&endpoint={server.endpoint}&read_timeout=30"
+        with StorageFactory.from_url(url) as storage:
+            started = time.perf_counter()
+            # Two batches in flight, as dynamodb_scale.py fills (dynalite, single-threaded, is the bottleneck).
+            documents = demo_generations(count, seed=SEED)
+            with ThreadPoolExecutor(2) as pool:
+                futures = []
+                while batch := list(islice(documents, DYNAMODB_FILL_CHUNK)):
+                    futures.append(pool.submit(storage.save_many, batch, preserve_timestamps=True))
+                    if len(futures) > 4:
+                        futures.pop(0).result()
+                for future in futures:
+                    future.result()
+            print(f"Filled {count:,} generations into dynalite ({server.endpoint}) in "
+                  f"{time.perf_counter() - started:.1f} s")
+        yield url
+
+
 def _fill_storage(path: Path, count: int) -> None:
     with StorageFactory.from_url(f"sqlite:///{path}") as storage:
         present = storage.get_metrics().active_generations
@@ -100,12 +141,12 @@ def _fill_storage(path: Path, count: int) -> None:
         print(f"Filled {count:,} generations in {time.perf_counter() - started:.1f} s")
 
 
-def _setup_django(work: Path, storage_path: Path) -> None:
+def _setup_django(work: Path, storage_url: str) -> None:
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "gennie_admin.settings",
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{work / 'django.sqlite3'}",
-        "GENNIE_STORAGE_URL": f"sqlite:///{storage_path}",
+        "GENNIE_STORAGE_URL": storage_url,
         "LOG_LEVEL": "WARNING",
     })
     import django

@@ -41,7 +41,8 @@
   document.addEventListener("change", function (event) {
     var box = event.target;
     var form = box.form;
-    if (!form || form.id !== "bulk-delete") { return; }
+    // getAttribute: the rows' checkboxes are named "id", which shadows the form's own id property.
+    if (!form || form.getAttribute("id") !== "bulk-delete") { return; }
     if (box.hasAttribute("data-bulk-all")) {
       form.querySelectorAll("[data-bulk-row], [data-bulk-all]").forEach(function (other) { other.checked = box.checked; });
     } else if (box.hasAttribute("data-bulk-row") && !box.checked) {
