@@ -14,6 +14,11 @@ def iso(moment: datetime) -> str:
     return format_timestamp(moment)
 
 
+def at_minute(minutes: int) -> str:
+    """``minutes`` after ``BASE_TIME``, as stored."""
+    return iso(BASE_TIME + timedelta(minutes=minutes))
+
+
 def ago(**delta: float) -> str:
     return iso(datetime.now(timezone.utc) - timedelta(**delta))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from gennie_admin.storage import get_storage, reset_storage
@@ -72,3 +72,20 @@ def plain_client(plain_user: User) -> Client:
 def htmx_headers() -> dict[str, str]:
     """Extra headers of an htmx request, for ``client.get(url, headers=htmx_headers)``."""
     return {"HX-Request": "true"}
+
+
+def grant(user: User, codename: str) -> User:
+    """Give ``user`` one of the dashboard's permissions (``gennie_admin.<codename>``)."""
+    user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="gennie_admin"))
+    return user
+
+
+@pytest.fixture
+def deleter(staff_user: User) -> User:
+    """A staff user granted the explicit delete permission."""
+    return grant(staff_user, "delete_generation")
+
+
+@pytest.fixture
+def deleter_client(deleter: User, staff_client: Client) -> Client:
+    return staff_client

@@ -4,10 +4,9 @@ deletion and its audit entry."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.urls import reverse
 from gennie_admin.models import AuditEntry
 from gennie_admin.views import bulk_delete
 from storage_backends import StorageOperationError
-from tests.factories import BASE_TIME, iso, make_item
+from tests.factories import at_minute, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -23,26 +22,10 @@ URL = "/bulk-delete/"
 FAILED = {"script": {"status": "failed", "error": "LLM timeout after 30s"}}
 
 
-def at(minutes: int) -> str:
-    return iso(BASE_TIME + timedelta(minutes=minutes))
-
-
-@pytest.fixture
-def deleter(staff_user: User) -> User:
-    staff_user.user_permissions.add(
-        Permission.objects.get(codename="delete_generation", content_type__app_label="gennie_admin"))
-    return staff_user
-
-
-@pytest.fixture
-def deleter_client(deleter: User, staff_client: Client) -> Client:
-    return staff_client
-
-
 @pytest.fixture
 def few(storage) -> list[str]:
     ids = [f"gen-{n}" for n in range(5)]
-    storage.save_many([make_item(i, created_at=at(n), updated_at=at(n)) for n, i in enumerate(ids)],
+    storage.save_many([make_item(i, created_at=at_minute(n), updated_at=at_minute(n)) for n, i in enumerate(ids)],
                       preserve_timestamps=True)
     return ids
 
@@ -50,7 +33,7 @@ def few(storage) -> list[str]:
 @pytest.fixture
 def many(storage) -> list[str]:
     """1,200 generations; two in three failed. Returns the failed ids, newest first."""
-    items = [make_item(f"gen-{n:04d}", created_at=at(n), updated_at=at(n), **(FAILED if n % 3 else {}))
+    items = [make_item(f"gen-{n:04d}", created_at=at_minute(n), updated_at=at_minute(n), **(FAILED if n % 3 else {}))
              for n in range(1200)]
     storage.save_many(items, preserve_timestamps=True)
     return [f"gen-{n:04d}" for n in reversed(range(1200)) if n % 3]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -24,19 +23,6 @@ def detail_url(generation_id: str = "gen-1") -> str:
 @pytest.fixture(autouse=True)
 def generation(storage) -> None:
     storage.save(make_item("gen-1"))
-
-
-@pytest.fixture
-def deleter(staff_user: User) -> User:
-    """A staff user granted the explicit delete permission."""
-    permission = Permission.objects.get(codename="delete_generation", content_type__app_label="gennie_admin")
-    staff_user.user_permissions.add(permission)
-    return staff_user
-
-
-@pytest.fixture
-def deleter_client(deleter: User, staff_client: Client) -> Client:
-    return staff_client
 
 
 def test_staff_without_the_permission_never_sees_the_button(staff_client):

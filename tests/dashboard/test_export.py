@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
@@ -16,7 +16,9 @@ from django.urls import reverse
 from gennie_admin.export import COLUMNS, PAGE_SIZE, detail_url_maker, neutralize
 from gennie_admin.models import AuditEntry
 from storage_backends import StorageOperationError
-from tests.factories import BASE_TIME, iso, make_item
+from tests.factories import BASE_TIME, at_minute, iso, make_item
+
+from .conftest import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +26,10 @@ CSV_URL, JSONL_URL = "/export.csv", "/export.jsonl"
 FAILED = {"script": {"status": "failed", "error": "LLM timeout after 30s"}}
 
 
-def at(minutes: int) -> str:
-    return iso(BASE_TIME + timedelta(minutes=minutes))
-
-
 @pytest.fixture
 def exporter(staff_user: User) -> User:
     """A staff user granted the explicit export permission."""
-    staff_user.user_permissions.add(
-        Permission.objects.get(codename="export_generations", content_type__app_label="gennie_admin"))
-    return staff_user
+    return grant(staff_user, "export_generations")
 
 
 @pytest.fixture
@@ -44,7 +40,7 @@ def exporter_client(exporter: User, staff_client: Client) -> Client:
 @pytest.fixture
 def many(storage) -> list[str]:
     """1,200 generations, a minute apart; two in three failed. Returns the failed ids, newest first."""
-    items = [make_item(f"gen-{n:04d}", created_at=at(n), updated_at=at(n), **(FAILED if n % 3 else {}))
+    items = [make_item(f"gen-{n:04d}", created_at=at_minute(n), updated_at=at_minute(n), **(FAILED if n % 3 else {}))
              for n in range(1200)]
     storage.save_many(items, preserve_timestamps=True)
     return [f"gen-{n:04d}" for n in reversed(range(1200)) if n % 3]
@@ -144,11 +140,12 @@ def test_jsonl_is_the_whole_filtered_set_oldest_first(exporter_client, many):
 
 def test_filters_mean_what_they_mean_on_the_list(exporter_client, storage):
     storage.save_many([
-        make_item("otters-en", prompt="Otters at play", created_at=at(1), updated_at=at(1)),
-        make_item("otters-fr", prompt="Otters en France", language="fr", created_at=at(2), updated_at=at(2)),
+        make_item("otters-en", prompt="Otters at play", created_at=at_minute(1), updated_at=at_minute(1)),
+        make_item("otters-fr", prompt="Otters en France", language="fr", created_at=at_minute(2),
+                  updated_at=at_minute(2)),
         make_item("otters-old", prompt="Otters long ago", created_at=iso(BASE_TIME - timedelta(days=3)),
                   updated_at=iso(BASE_TIME - timedelta(days=3))),
-        make_item("cats", prompt="Cats", created_at=at(3), updated_at=at(3)),
+        make_item("cats", prompt="Cats", created_at=at_minute(3), updated_at=at_minute(3)),
     ], preserve_timestamps=True)
 
     response = exporter_client.get(CSV_URL, {"q": "otters", "language": "en", "created_from": "2026-01-01"})
