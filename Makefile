@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-dashboard bench-migrate bench-dynamodb chromium clean
+.PHONY: run test lint bench bench-dashboard bench-migrate bench-dynamodb chromium node clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,13 +21,19 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
+# The JavaScript producer's tests (tests/producer) run node; they npm ci its pinned packages themselves.
+node:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		echo "Installing Debian's nodejs and npm for the JavaScript producer tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_demo_user
 	$(PY) manage.py seed_demo --count 500 --if-empty
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium node
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -217,7 +217,9 @@ class Seeded:
 def seed(storage, count: int, failed_share: float | None, in_progress: int | None) -> Seeded:
     """Fill with ``save_many`` batches, ``FILL_THREADS`` at a time (dynalite is the bottleneck)."""
     ids: list[str] = []
-    in_progress: list[str] = []
+    # Not named in_progress: that is the cap handed to demo_mix (a list there never equals a count,
+    # so the cap was never applied).
+    unfinished_ids: list[str] = []
     documents = demo_mix(count, failed_share, in_progress)
     started = time.perf_counter()
     pending: deque[Future] = deque()
@@ -226,7 +228,7 @@ def seed(storage, count: int, failed_share: float | None, in_progress: int | Non
             for document in batch:
                 ids.append(document["generationId"])
                 if not is_failed(document) and not is_completed(document):
-                    in_progress.append(document["generationId"])
+                    unfinished_ids.append(document["generationId"])
             pending.append(pool.submit(storage.save_many, batch, preserve_timestamps=True))
             while len(pending) > 2 * FILL_THREADS:
                 pending.popleft().result()
@@ -236,7 +238,7 @@ def seed(storage, count: int, failed_share: float | None, in_progress: int | Non
                 print(f"    filled {done:,}/{count:,} ({rate:,.0f}/s)", flush=True)
         for future in pending:
             future.result()
-    return Seeded(ids, in_progress, time.perf_counter() - started)
+    return Seeded(ids, unfinished_ids, time.perf_counter() - started)
 
 
 # -- DynamoDB item sizes and index writes, as AWS bills them ----------------------------------
@@ -423,14 +425,16 @@ def _measure_insights(storage, reps: int, figures: SizeFigures) -> None:
           f"{len(day.failures)} failure groups returned")
     for label, key, query in (("insights 24 h (hourly)", "insights_24h", lambda: last(timedelta(hours=24))),
                               ("insights 7 d (daily)", "insights_7d", lambda: last(timedelta(days=7), "day"))):
+        before = details(storage)
         times, used, result = measured(storage, lambda q=query: storage.insights(q()), reps)
+        spent = _request_ms(before, details(storage), reps + 1)  # measured() makes one untimed call first
         median = statistics.median(times)
         figures.values[f"{key}_ms"] = median
         figures.values[f"{key}_requests"] = used.total
         figures.values[f"{key}_read_units"] = used.read_units
         print(f"    {label:<34}{median:8.1f} ms (worst {max(times):.1f})   {_num(used.total)} requests "
               f"({used.breakdown()})   {_num(used.read_units)} RCU; {len(result.buckets)} buckets, "
-              f"{len(result.failures)} groups")
+              f"{len(result.failures)} groups; time in requests (summed over threads): {spent}")
     if not day.failures:
         print("    no failure group in the last 24 h: no failure-group page measured")
         return
@@ -448,6 +452,14 @@ def _measure_insights(storage, reps: int, figures: SizeFigures) -> None:
           f"{_num(used.items_read):>7} items read   {_num(used.read_units):>7} RCU   {_num(used.total)} requests "
           f"({used.breakdown()}); {len(page.items)} rows, {more} page; group {top.fingerprint} "
           f"({top.count:,} in 24 h: {top.message[:60]})")
+
+
+def _request_ms(before: dict[str, Any], after: dict[str, Any], calls: int) -> str:
+    """Milliseconds spent in each request type per call, from the client's per-operation totals."""
+    spent = {op: 1000 * (stats.get("total_seconds", 0.0)
+                         - before.get("requests", {}).get(op, {}).get("total_seconds", 0.0)) / calls
+             for op, stats in after.get("requests", {}).items()}
+    return ", ".join(f"{op} {ms:,.1f} ms" for op, ms in sorted(spent.items()) if ms > 0.05) or "none"
 
 
 def _measure_updates(storage, seeded: Seeded, endpoint: str, count: int, figures: SizeFigures) -> None:

@@ -3,7 +3,7 @@
 ``ListParams`` is the list's state once checked. It turns into a storage ``ListQuery`` and
 builds every link of the page (``params.url(status="failed")``), so links keep the current
 filters the way Django admin's ChangeList does, and always drop the cursor unless told.
-``InsightsParams`` is the insights page's: its window.
+``InsightsParams`` is the insights page's: its window, and the list's stage and language filters.
 """
 
 from __future__ import annotations
@@ -213,41 +213,60 @@ def problems_of(form: forms.Form) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class InsightsParams:
-    """The insights page's state, checked: a window ending now, one of ``CREATED_PRESETS``."""
+    """The insights page's state, checked: a window ending now, one of ``CREATED_PRESETS``, and the
+    list's stage and language filters (defaults mean 'every generation')."""
 
     window: str = DEFAULT_WINDOW
+    stage: Stage | None = None
+    language: str = ""
 
     @property
     def label(self) -> str:
         return CREATED_PRESETS[self.window][0]
 
     @property
+    def filtered(self) -> bool:
+        return bool(self.stage or self.language)
+
+    @property
     def list_params(self) -> ListParams:
-        """The list of the generations created in this window: every count here links to a filter of it,
-        so a count and the list it opens agree."""
-        return ListParams(created=self.window)
+        """The list of the generations created in this window, with the same filters: every count here
+        links to a filter of it, so a count and the list it opens agree."""
+        return ListParams(created=self.window, stage=self.stage, language=self.language)
+
+    def as_params(self) -> dict[str, str]:
+        """The non-default values as query parameters, in a stable order."""
+        values = {PARAM_WINDOW: "" if self.window == DEFAULT_WINDOW else self.window,
+                  PARAM_STAGE: self.stage or "", PARAM_LANGUAGE: self.language}
+        return {name: str(value) for name, value in values.items() if value}
 
     def url(self, **changes: Any) -> str:
-        changed = dataclasses.replace(self, **changes)
-        query = "" if changed.window == DEFAULT_WINDOW else f"?{urlencode({PARAM_WINDOW: changed.window})}"
-        return reverse("insights") + query
+        """The insights URL in this state with ``changes`` applied (a preset keeps the filters)."""
+        query = urlencode(dataclasses.replace(self, **changes).as_params())
+        return reverse("insights") + (f"?{query}" if query else "")
 
 
 class InsightsForm(forms.Form):
-    """Checks the insights page's query parameters."""
+    """Checks the insights page's query parameters: its window, and the list's stage and language
+    fields themselves (the same names, labels, choices and checks)."""
 
     window = forms.ChoiceField(
         label="Window", required=False,
         choices=[(key, label) for key, (label, _) in CREATED_PRESETS.items()],
     )
+    stage = GenerationFilterForm.base_fields[PARAM_STAGE]
+    language = GenerationFilterForm.base_fields[PARAM_LANGUAGE]
 
     def params(self) -> InsightsParams:
         """The checked state; call after ``is_valid()`` returned True."""
-        return InsightsParams(window=self.cleaned_data["window"] or DEFAULT_WINDOW)
+        data = self.cleaned_data
+        return InsightsParams(window=data["window"] or DEFAULT_WINDOW,
+                              stage=Stage(data["stage"]) if data["stage"] else None, language=data["language"])
 
 
 def parse_insights_params(data: Mapping[str, Any]) -> tuple[InsightsParams, list[str]]:
-    """The insights state from query parameters; with a bad one, the default window and what was wrong."""
+    """The insights state from query parameters; with a bad one, the default state (the last 24 hours
+    of every generation, as the list shows the unfiltered list) and what was wrong."""
     form = InsightsForm(data)
     if form.is_valid():
         return form.params(), []

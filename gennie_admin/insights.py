@@ -1,5 +1,5 @@
 """Reads behind the insights page and the detail page's comparisons: ``storage.insights`` of a
-window ending now.
+window ending now (on the insights page, narrowed by the list's stage and language filters).
 
 The insights page makes one call per view, fresh. The detail page asks the same two questions
 of every generation (how long does a stage usually take, over the last 7 days; how many failed
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage_backends import GenerationState, GenerationStateStorage, Insights, InsightsQuery
+from storage_backends import GenerationState, GenerationStateStorage, Insights, InsightsQuery, Stage
 from storage_backends.fingerprints import failure_of
 from storage_backends.insights import window_bounds
 from storage_backends.models import utcnow
@@ -71,13 +71,14 @@ def window_label(window: str) -> str:
 
 
 def window_insights(*, storage: GenerationStateStorage, window: str, max_groups: int = PAGE_GROUPS,
-                    examples: bool = True) -> WindowInsights:
+                    examples: bool = True, stage: Stage | None = None, language: str = "") -> WindowInsights:
     """One ``insights`` call for the window ending now, bucketed by ``BUCKETS`` (whose sums cover
-    whole buckets: ``since`` is the start of the first)."""
+    whole buckets: ``since`` is the start of the first), of the generations at ``stage`` in
+    ``language`` if given (as the list filters them: "" is any language here, as there)."""
     until = utcnow()
     query = InsightsQuery(created_after=until - CREATED_PRESETS[window][1], created_before=until,
                           bucket=BUCKETS[window], stalled_after=stalled_after(), max_groups=max_groups,
-                          examples=examples)
+                          examples=examples, stage=stage, language=language or None)
     return WindowInsights(window=window, since=window_bounds(query)[0], until=until, insights=storage.insights(query),
                           max_groups=max_groups)
 

@@ -187,13 +187,20 @@ class _CountsCache:
     counts: StatusCounts | None = None
 
 
+#: The longest the counts are reused on a storage whose derived state a stream indexer keeps.
+STREAM_COUNTS_CACHE_SECONDS = 1
+
 _counts_lock = threading.Lock()
 _counts_cache = _CountsCache()
 
 
 def status_counts(*, storage: GenerationStateStorage) -> StatusCounts:
-    """Counts by status, reused for ``GENNIE_COUNTS_CACHE_SECONDS`` for the same storage."""
+    """Counts by status, reused for ``GENNIE_COUNTS_CACHE_SECONDS`` for the same storage (a second
+    at most on DynamoDB with the stream indexer: its counts are a few small reads, moved by
+    another process, and a producer's write should show within a second or two of its pass)."""
     max_age = settings.GENNIE_COUNTS_CACHE_SECONDS
+    if storage.describe().get("stream_indexer"):
+        max_age = min(max_age, STREAM_COUNTS_CACHE_SECONDS)
     with _counts_lock:  # one count at a time; the others wait and reuse it
         cache = _counts_cache
         if cache.counts and cache.storage is storage and time.monotonic() < cache.expires:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -92,6 +92,16 @@ class GenerationStateStorage(abc.ABC):
         """Delete a generation; True if it existed. Deleting a missing one is not an error."""
         with self._track("delete"):
             return self._delete(validate_id(generation_id))
+
+    def delete_many(self, generation_ids: Iterable[str]) -> list[str]:
+        """Delete many generations at once; returns the ids that existed (in the order given, each
+        once). Missing ones are not an error. Every id is checked before anything is deleted.
+        SQLite deletes them in one statement per chunk, DynamoDB in ``BatchWriteItem``s."""
+        if isinstance(generation_ids, str):
+            raise StorageValidationError("delete_many takes a list of ids, not one id: use delete")
+        with self._track("delete_many"):
+            wanted = [validate_id(generation_id) for generation_id in dict.fromkeys(generation_ids)]
+            return self._delete_many(wanted) if wanted else []
 
     def exists(self, generation_id: str) -> bool:
         """Whether a generation with that id is stored (cheaper than ``get`` where a backend can)."""
@@ -227,12 +237,23 @@ class GenerationStateStorage(abc.ABC):
     @abc.abstractmethod
     def _is_healthy(self) -> bool: ...
 
+    def _delete_many(self, generation_ids: list[str]) -> list[str]:
+        """By default one ``_delete`` each; backends with a batch delete override it."""
+        return [generation_id for generation_id in generation_ids if self._delete(generation_id)]
+
     def _exists(self, generation_id: str) -> bool:
         try:
             self._get(generation_id)
         except StorageNotFoundError:
             return False
         return True
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context for writing many documents (``migrate`` writes inside one): a backend that keeps
+        sums as documents are written may apply them in bulk instead of per write (DynamoDB: every
+        few seconds and on leaving). Inside it, counts and insights may lag this object's writes;
+        on leaving, error or not, they are up to date. By default it changes nothing."""
+        return nullcontext()
 
     def prepare_for_listing(self) -> int:
         """Make every stored generation listable; returns how many items it had to complete.

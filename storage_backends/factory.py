@@ -42,6 +42,7 @@ ENV_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
         "session_token": ("AWS_SESSION_TOKEN",),
         "endpoint": ("DYNAMODB_ENDPOINT",),
+        "stream_indexer": ("DYNAMODB_STREAM_INDEXER",),
     },
 }
 ENV_DEFAULTS: dict[str, dict[str, str]] = {

@@ -8,6 +8,14 @@ the window's documents in one pass; SQLite and DynamoDB keep the sums per hour a
 are written (a write adds its new contribution and takes away its old one), so a call reads
 O(buckets + groups), not O(generations). Percentiles come from the histogram on every
 backend: within 5 % of the exact value (a bin's geometric middle); ``max`` is the top bin's.
+
+A language or stage filter (``InsightsQuery.filtered``) narrows every figure to the generations
+the list's filters of the same name would show. No sums are kept per language or stage (a sum
+per language × stage × hour would multiply the rollup updates of every write), so a filtered
+call is one pass over the window's matching generations (``add_up``), never over the table.
+SQLite reads them from an index range of its columns, O(those that match); DynamoDB finds them
+among the window's slim index items and gets their durations, never their documents. Memory and
+file pass over their documents, filtered or not. Such a call sees nothing cleanup removed.
 """
 
 from __future__ import annotations
@@ -16,12 +24,22 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .filtering import matches
 from .fingerprints import describe_error, error_message, fingerprint_error
-from .models import DEFAULT_STALLED_AFTER, STAGES, GenerationState, GenerationStatus, Stage, parse_timestamp
+from .models import (
+    DEFAULT_STALLED_AFTER,
+    STAGES,
+    GenerationState,
+    GenerationStatus,
+    ListQuery,
+    Stage,
+    parse_timestamp,
+    status_from,
+)
 from .summaries import cut
 
 #: Each histogram bin is this much wider than the one before: 10 % steps.
@@ -34,9 +52,9 @@ EXAMPLES = 5
 
 
 class InsightsQuery(BaseModel):
-    """The window of created times and its bucket. The window is widened to whole buckets: from the
-    start of the hour (day) holding ``created_after`` to the end of the one holding the last
-    instant before ``created_before``, since sums are kept per hour."""
+    """The window of created times and its bucket, and which generations of it. The window is
+    widened to whole buckets: from the start of the hour (day) holding ``created_after`` to the end
+    of the one holding the last instant before ``created_before``, since sums are kept per hour."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +67,21 @@ class InsightsQuery(BaseModel):
     #: Whether groups come with example ids and exact first/last seen times (a few reads per group
     #: on SQLite and DynamoDB); without, ``example_ids`` is empty and the times are to the hour.
     examples: bool = True
+    #: Only the generations in this language (case-insensitive), as ``ListQuery.language``.
+    language: str | None = None
+    #: Only the generations whose current stage (the furthest recorded) is this, as ``ListQuery.stage``.
+    stage: Stage | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a language or stage narrows the answer (then no backend can read its sums)."""
+        return self.language is not None or self.stage is not None
+
+    @property
+    def filters(self) -> ListQuery:
+        """The language and stage filters as the list's: what each backend compares, so a figure
+        and the list it links to agree."""
+        return ListQuery(language=self.language, stage=self.stage)
 
     @model_validator(mode="after")
     def _window(self) -> InsightsQuery:
@@ -361,23 +394,53 @@ def _in_order(durations: Mapping[str, Mapping[int, int]]) -> list[tuple[str, Map
             if any(count > 0 for count in durations.get(stage.value, {}).values())]
 
 
-def insights_of(states: Iterable[GenerationState], query: InsightsQuery, now: datetime) -> Insights:
-    """One pass over documents (memory and file; any backend without sums of its own)."""
+class Counted(NamedTuple):
+    """One generation of the window as a one-pass sum sees it, from a document or from columns."""
+
+    item: Contribution
+    created: datetime
+    generation_id: str
+    #: In progress, and last changed before the call's cutoff (it needs the clock).
+    stalled: bool
+
+
+def counted_row(item: Contribution, *, created: str, last_change: str | None, generation_id: str, now: datetime,
+                stalled_after: timedelta) -> Counted:
+    """A generation read from stored columns: its normalized created time and last change (SQLite's
+    and DynamoDB's indexed copies), told stalled by the rule documents follow (``status_from``)."""
+    status = status_from(GenerationStatus(item.phase), parse_timestamp(last_change), now, stalled_after)
+    return Counted(item, parse_timestamp(created), generation_id, status is GenerationStatus.STALLED)
+
+
+def add_up(generations: Iterable[Counted], query: InsightsQuery) -> Insights:
+    """The answer from one pass over the window's generations (all of them, or those that match)."""
     sums, stalled, members = Sums(), {}, {}
-    low, high = window_bounds(query)
-    for state in states:
-        created = state.created
-        if created is None or not low <= created < high:
-            continue
-        item = contribution(state)
+    for counted in generations:
+        item = counted.item
         sums.add(item)
-        if state.status_at(now, query.stalled_after) is GenerationStatus.STALLED:
+        if counted.stalled:
             stalled[item.hour] = stalled.get(item.hour, 0) + 1
         if item.failure:
-            members.setdefault(item.failure, []).append((created, state.generation_id))
+            members.setdefault(item.failure, []).append((counted.created, counted.generation_id))
     examples = {}
     for fingerprint, found in members.items():
         found.sort(reverse=True)
         examples[fingerprint] = Examples(ids=[i for _, i in found[:EXAMPLES]], first_seen=found[-1][0],
                                          last_seen=found[0][0])
     return build_insights(query, sums, stalled_by_hour=stalled, examples=examples)
+
+
+def insights_of(states: Iterable[GenerationState], query: InsightsQuery, now: datetime) -> Insights:
+    """One pass over documents (memory and file; any backend without sums of its own)."""
+    low, high = window_bounds(query)
+    filters = query.filters
+
+    def counted() -> Iterable[Counted]:
+        for state in states:
+            created = state.created
+            if created is None or not low <= created < high or not matches(state, filters, now):
+                continue
+            stalled = state.status_at(now, query.stalled_after) is GenerationStatus.STALLED
+            yield Counted(contribution(state), created, state.generation_id, stalled)
+
+    return add_up(counted(), query)

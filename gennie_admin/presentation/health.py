@@ -30,6 +30,8 @@ class HealthReport:
     #: The backend's extra metrics, filtered like its settings.
     metric_details: dict[str, str]
     metrics_error: str = ""
+    #: DynamoDB's stream indexer, when the storage uses one: its shards and whether it is behind.
+    indexer: dict[str, Any] | None = None
 
 
 def storage_health(*, storage: GenerationStateStorage) -> HealthReport:
@@ -41,10 +43,12 @@ def storage_health(*, storage: GenerationStateStorage) -> HealthReport:
         metrics, metrics_error = storage.get_metrics(), ""
     except StorageError as exc:
         metrics, metrics_error = None, f"{type(exc).__name__}: {exc}"
+    details = dict(metrics.details) if metrics else {}
+    indexer = details.pop("stream_indexer", None)
     return HealthReport(
         backend=storage.backend_name, settings=public_settings(storage.describe()), healthy=healthy,
         latency_ms=latency_ms, metrics=metrics, metrics_error=metrics_error,
-        metric_details=public_settings(metrics.details) if metrics else {},
+        metric_details=public_settings(details), indexer=indexer,
     )
 
 

@@ -4,6 +4,7 @@ deletion and its audit entry."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from django.contrib.auth.models import User
@@ -253,6 +254,7 @@ def test_generations_gone_since_the_preview_are_counted_not_errors(deleter_clien
 
 
 def test_storage_errors_name_the_ids_and_the_others_are_deleted(deleter_client, few, storage, monkeypatch):
+    """A batch the storage refuses is tried one id at a time: only the id at fault stays."""
     preview = deleter_client.post(URL, {"scope": "selected", "id": few[:3]})
     real_delete = storage.delete
 
@@ -261,7 +263,11 @@ def test_storage_errors_name_the_ids_and_the_others_are_deleted(deleter_client, 
             raise StorageOperationError("throttled")
         return real_delete(generation_id)
 
+    def flaky_batch(generation_ids):
+        raise StorageOperationError("throttled")
+
     monkeypatch.setattr(storage, "delete", flaky)
+    monkeypatch.setattr(storage, "delete_many", flaky_batch)
 
     response = confirm(deleter_client, preview, 3)
 
@@ -303,3 +309,27 @@ def test_a_deletion_out_of_time_says_how_many_were_not_attempted(deleter_client,
     assert messages[1][0] == "warning" and "3 were not attempted" in messages[1][1]
     assert all(storage.exists(i) for i in few)
     assert "3 not attempted" in AuditEntry.objects.get(action="bulk_delete").detail
+
+
+def test_batches_run_at_once_up_to_the_storages_write_concurrency(deleter_client, few, storage, monkeypatch):
+    """Four batches that each wait for the other three can only finish if they run at the same time."""
+    backend = storage.storage  # the storage behind the dashboard's guard
+    monkeypatch.setattr(backend, "write_concurrency", 4, raising=False)
+    monkeypatch.setattr(bulk_delete, "BATCH_SIZE", 1)
+    all_four = threading.Barrier(4, timeout=5)
+    plain_delete_many = backend.delete_many
+
+    def delete_when_all_four_wait(generation_ids: list[str]) -> list[str]:
+        try:
+            all_four.wait()
+        except threading.BrokenBarrierError:
+            return []  # ran alone: counted "already gone", and the assertion below fails
+        return plain_delete_many(generation_ids)
+
+    monkeypatch.setattr(backend, "delete_many", delete_when_all_four_wait)
+    preview = deleter_client.post(URL, {"scope": "selected", "id": few[:4]})
+
+    response = confirm(deleter_client, preview, 4)
+
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Deleted 4 generations."]
+    assert [i for i in few if storage.exists(i)] == few[4:]

@@ -10,7 +10,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from storage_backends import fingerprint_error
+from storage_backends import Stage, fingerprint_error
 from tests.factories import ago, completed_stages, iso, make_item
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +206,118 @@ def test_the_page_costs_one_insights_call(staff_client, generations, insights_ca
     staff_client.get(INSIGHTS)
 
     assert len(insights_calls) == 2  # one each: the page is never cached
+
+
+# -- stage and language filters ------------------------------------------------------------
+
+@pytest.fixture
+def languages(storage):
+    """Created in the last 24 hours, in French and English: each has a TTS failure (current stage:
+    audio), a completed one; French has one in progress (at the script), English an ffmpeg failure."""
+    base = {k: v for k, v in completed_stages().items() if k != "finalVideo"}
+    storage.save_many([
+        failed_at_audio("gen-fr-tts", TTS_ERROR, language="fr", created_at=ago(hours=5), updated_at=ago(hours=5)),
+        make_item("gen-fr-done", language="fr", created_at=ago(hours=2), updated_at=ago(hours=2),
+                  **completed_stages()),
+        make_item("gen-fr-running", language="fr", created_at=ago(minutes=5), updated_at=ago(minutes=1),
+                  script={"content": "Salut."}),
+        failed_at_audio("gen-en-tts", "TTS provider answered 429 (request 0b12ee)", created_at=ago(hours=4),
+                        updated_at=ago(hours=4)),
+        make_item("gen-en-ffmpeg", created_at=ago(hours=3), updated_at=ago(hours=3),
+                  **{**base, "baseVideo": {"error": "ffmpeg exited with code 137"}}),
+        make_item("gen-en-done", created_at=ago(hours=2), updated_at=ago(hours=2), **completed_stages()),
+    ], preserve_timestamps=True)
+    return storage
+
+
+FILTERED = f"{INSIGHTS}?window=24h&language=fr&stage=audio"
+
+
+def test_the_filters_narrow_every_figure_to_the_matching_generations(staff_client, languages, insights_calls):
+    response = staff_client.get(FILTERED)
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    [query] = insights_calls
+    assert (query.language, query.stage) == ("fr", Stage.AUDIO)
+    assert totals(response) == {"completed": 0, "failed": 1, "in_progress": 0, "stalled": 0}
+    groups = [row.group for row in response.context["page"].groups]
+    assert [(group.fingerprint, group.count, group.example_ids) for group in groups] == [(TTS_GROUP, 1, ["gen-fr-tts"])]
+    assert "gen-fr-tts" in html and "gen-en-tts" not in html and "gen-en-ffmpeg" not in html
+    assert "whose current stage is Audio and in language “fr”" in html
+
+
+def test_one_filter_alone_narrows_too(staff_client, languages):
+    french = staff_client.get(f"{INSIGHTS}?language=FR")  # any case, as the list
+    at_audio = staff_client.get(f"{INSIGHTS}?stage=audio")
+
+    assert totals(french) == {"completed": 1, "failed": 1, "in_progress": 1, "stalled": 0}
+    assert totals(at_audio) == {"completed": 0, "failed": 2, "in_progress": 0, "stalled": 0}
+    assert [(row.group.fingerprint, row.group.count) for row in at_audio.context["page"].groups] == [(TTS_GROUP, 2)]
+
+
+def test_the_presets_the_totals_and_the_group_counts_keep_the_filters(staff_client, languages):
+    html = staff_client.get(FILTERED).content.decode()
+
+    assert f'href="{INSIGHTS}?window=1h&amp;stage=audio&amp;language=fr"' in html
+    assert f'href="{INSIGHTS}?window=7d&amp;stage=audio&amp;language=fr"' in html
+    assert f'href="{INSIGHTS}?stage=audio&amp;language=fr"' in html  # the default window
+    assert f'href="{LIST}?status=failed&amp;stage=audio&amp;language=fr&amp;created=24h"' in html
+    assert re.search(rf'<a class="group-count" href="{LIST}\?stage=audio&amp;language=fr&amp;created=24h'
+                     rf'&amp;failure={TTS_GROUP}"[^>]*>1</a>', html)
+
+
+def test_a_filtered_count_opens_the_list_of_exactly_what_it_counts(staff_client, languages):
+    response = staff_client.get(f"{INSIGHTS}?language=en")
+    html = response.content.decode()
+    group_link = unescape(re.search(rf'class="group-count" href="([^"]*failure={TTS_GROUP})"', html).group(1))
+    all_link = unescape(re.search(r'<a class="count" href="([^"]*)">All', html).group(1))
+
+    group_rows = staff_client.get(group_link).context["listing"].rows
+    all_rows = staff_client.get(all_link).context["listing"].rows
+
+    assert [row.generation_id for row in group_rows] == ["gen-en-tts"]
+    assert sorted(row.generation_id for row in all_rows) == ["gen-en-done", "gen-en-ffmpeg", "gen-en-tts"]
+    assert response.context["page"].total == len(all_rows)
+
+
+def test_the_filter_form_works_without_javascript_and_keeps_the_window(staff_client, languages):
+    html = staff_client.get(f"{INSIGHTS}?window=7d&stage=audio&language=fr").content.decode()
+
+    form = re.search(r'<form class="filters card insights-filters" method="get" action="([^"]*)".*?</form>', html,
+                     re.S)
+    assert form.group(1) == INSIGHTS
+    assert '<input type="hidden" name="window" value="7d">' in form.group(0)
+    assert '<option value="audio" selected>Audio</option>' in form.group(0)
+    assert 'name="language" id="id_language" value="fr"' in form.group(0)
+    assert f'<a class="clear-filters" href="{INSIGHTS}?window=7d">' in form.group(0)
+
+
+def test_an_unfiltered_page_offers_no_way_back_to_every_generation(staff_client, languages):
+    assert 'class="clear-filters"' not in staff_client.get(INSIGHTS).content.decode()
+
+
+@pytest.mark.parametrize("query", ["stage=rendering", "stage=audio&stage=<b>", "language=fr&stage=Audio"])
+def test_a_bad_stage_is_reported_and_every_generation_shown(staff_client, languages, insights_calls, query):
+    response = staff_client.get(f"{INSIGHTS}?{query}")
+    html = unescape(response.content.decode())
+
+    assert response.status_code == 200
+    assert "Some parameters were ignored" in html and "stage: Select a valid choice." in html
+    assert insights_calls[0].filtered is False
+    assert totals(response) == {"completed": 2, "failed": 3, "in_progress": 1, "stalled": 0}
+    assert "<b>" not in response.content.decode()
+
+
+@pytest.mark.parametrize("payload", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "fr' onclick='x"])
+def test_a_hostile_language_is_reported_never_echoed_raw(staff_client, languages, payload):
+    response = staff_client.get(INSIGHTS, {"language": payload, "window": "1h"})
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "language: Enter a language code such as en or pt-BR." in unescape(html)
+    assert payload not in html and "<script>alert" not in html and "<img src=x" not in html
+    assert response.context["params"].language == ""
 
 
 # -- the list filtered to a failure group --------------------------------------------------

@@ -204,6 +204,37 @@ def test_delete_is_idempotent(storage):
         storage.get("g1")
 
 
+def test_delete_many_returns_the_ids_that_existed_in_the_order_given(storage):
+    save_all(storage, [make_item(f"g{n}") for n in range(1, 4)])
+    assert storage.delete_many(["g3", "never-saved", "g1", "g3"]) == ["g3", "g1"]
+    assert [storage.exists(f"g{n}") for n in range(1, 4)] == [False, True, False]
+    assert storage.delete_many(["g3", "g1"]) == []
+    assert storage.delete_many([]) == []
+
+
+def test_delete_many_of_more_than_a_batch(storage):
+    save_all(storage, [make_item(f"g{n:04d}") for n in range(1200)])
+    doomed = [f"g{n:04d}" for n in range(0, 1200, 2)]
+    assert storage.delete_many(doomed) == doomed
+    assert storage.get_metrics().active_generations == 600 and storage.exists("g0001") and not storage.exists("g1198")
+
+
+@pytest.mark.parametrize("bad", [["g1", ""], ["g1", None], "g1"])
+def test_delete_many_checks_every_id_before_deleting_any(storage, bad):
+    storage.save(make_item("g1"))
+    with pytest.raises(StorageValidationError):
+        storage.delete_many(bad)
+    assert storage.exists("g1")
+
+
+def test_delete_many_keeps_the_counts_right(assorted):
+    assert assorted.delete_many(["failed-audio", "stalled", "done-en", "never-saved"]) == [
+        "failed-audio", "stalled", "done-en"]
+    assert assorted.count_by_status() == {GenerationStatus.COMPLETED: 2, GenerationStatus.FAILED: 0,
+                                          GenerationStatus.IN_PROGRESS: 1, GenerationStatus.STALLED: 0}
+    assert assorted.get_metrics().active_generations == 3
+
+
 # -- list -----------------------------------------------------------------------------------
 
 @pytest.fixture

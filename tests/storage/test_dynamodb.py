@@ -25,7 +25,7 @@ from storage_backends import (
     StorageOperationError,
     StorageValidationError,
 )
-from storage_backends.backends.dynamodb import DynamoDBStorage
+from storage_backends.backends.dynamodb import DynamoDBStorage, rollups
 
 from ..factories import ago, make_item
 
@@ -426,10 +426,20 @@ def test_from_env_reads_the_seeds_variables(moto_server, dynamodb_table_name):
     assert storage.describe() | {"create_table": True} == {
         "table": dynamodb_table_name, "region": "us-west-2", "endpoint": moto_server,
         "index": "gennie-created-index", "create_table": True, "billing_mode": "PAY_PER_REQUEST", "ttl_days": None,
+        "stream_indexer": False,
     }
     assert client_of(storage)._request_signer._credentials.access_key == "env-key"
     storage.save(make_item("g1"))
     assert storage.exists("g1")
+
+
+def test_the_stream_indexer_option_comes_from_the_url_or_the_environment(dynamodb_table_name):
+    from_env = StorageFactory.from_env({"GENNIE_STORAGE_TYPE": "dynamodb", "DYNAMODB_TABLE_NAME": dynamodb_table_name,
+                                        "DYNAMODB_STREAM_INDEXER": "true"})
+    assert from_env.describe()["stream_indexer"] is True
+    assert StorageFactory.from_url(f"dynamodb://{dynamodb_table_name}?stream_indexer=1").describe()["stream_indexer"]
+    with pytest.raises(StorageInitializationError, match="stream_indexer"):
+        StorageFactory.from_url(f"dynamodb://{dynamodb_table_name}?stream_indexer=maybe")
 
 
 def test_explicit_credentials_win_over_the_environment():
@@ -438,6 +448,7 @@ def test_explicit_credentials_win_over_the_environment():
     assert DynamoDBStorage().describe() | {"endpoint": None} == {
         "table": "video-gennie-generations", "region": "us-east-1", "endpoint": None,
         "index": "gennie-created-index", "create_table": True, "billing_mode": "PAY_PER_REQUEST", "ttl_days": None,
+        "stream_indexer": False,
     }
 
 
@@ -653,3 +664,65 @@ def test_a_phase_index_still_being_built_neither_blocks_use_nor_breaks_counts(st
                               service_message="Cannot read from backfilling global secondary index: gennie-phase-index")
         counts = fresh.count_by_status()
     assert counts[GenerationStatus.IN_PROGRESS] == 2 and counts[GenerationStatus.STALLED] == 0
+
+
+def test_delete_many_sends_batches_not_three_requests_a_generation(storage):
+    ids = [f"gen-{n:03d}" for n in range(150)]
+    storage.save_many([make_item(generation_id) for generation_id in ids])  # all created this hour
+    before = sent_requests(storage)
+    assert storage.delete_many([*ids, "never-saved"]) == ids
+    spent = spent_since(storage, before)
+    # 151 ids read 100 at a time (and one read of the totals: get_metrics' own, their cache cleared
+    # by the deletes), 150 deletes 25 at a time, one update of the totals and one of this hour's sums.
+    assert spent == {"batch_get_item": 2 + 1, "batch_write_item": 6, "update_item": 2}
+    assert storage.count_by_status()[GenerationStatus.IN_PROGRESS] == 0
+
+
+def test_the_rollups_items_are_no_generation_to_delete(storage):
+    storage.save(make_item("g1"))
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table(storage.describe()["table"])
+    rollup_ids = [item["generationId"] for item in table.scan()["Items"] if item["generationId"].startswith("_gennie#")]
+    assert rollup_ids
+    assert storage.delete(rollup_ids[0]) is False
+    assert storage.delete_many([*rollup_ids, "g1"]) == ["g1"]
+    left = {item["generationId"] for item in table.scan()["Items"]}
+    assert set(rollup_ids) <= left and all(name.startswith("_gennie#") for name in left)
+    assert storage.get_metrics().active_generations == 0
+
+
+def test_a_bulk_load_applies_the_rollups_once_on_leaving(storage, monkeypatch):
+    monkeypatch.setattr(rollups.Roller, "FLUSH_SECONDS", 3600.0)
+    before = sent_requests(storage)
+    with storage.bulk_load():
+        for batch in range(3):
+            storage.save_many([make_item(f"gen-{batch}-{n}") for n in range(50)])  # all created this hour
+        assert "update_item" not in spent_since(storage, before)
+    # Leaving applies the three batches' rollups: one update of the totals, one of this hour's sums.
+    assert spent_since(storage, before)["update_item"] == 2
+    assert storage.count_by_status()[GenerationStatus.IN_PROGRESS] == 150
+
+
+def test_a_bulk_load_brings_the_rollups_up_to_date_even_when_it_fails(storage):
+    with pytest.raises(RuntimeError), storage.bulk_load():
+        storage.save_many([make_item(f"gen-{n}") for n in range(10)])
+        raise RuntimeError("the caller failed")
+    assert storage.count_by_status()[GenerationStatus.IN_PROGRESS] == 10
+
+
+def test_a_long_bulk_load_applies_what_it_deferred_every_flush_interval(storage, monkeypatch):
+    monkeypatch.setattr(rollups.Roller, "FLUSH_SECONDS", 0.0)
+    with storage.bulk_load():
+        storage.save_many([make_item(f"gen-{n}") for n in range(10)])
+        assert storage.get_metrics().active_generations == 10
+
+
+def test_a_rollup_with_more_attributes_than_one_update_holds_is_split(storage):
+    """DynamoDB refuses update expressions over 4 KB: 250 moving attributes take three updates."""
+    change = rollups.Changes()
+    for index in range(250):
+        change.deltas.setdefault(rollups.hour_name("2026-11-20T10"), {})[f"d#script#{index}"] = 1
+    before = sent_requests(storage)
+    rollups.apply(storage._calls, storage.describe()["table"], change)
+    assert spent_since(storage, before) == {"update_item": 3}
+    sums = rollups.read_hours(storage._calls, storage.describe()["table"], ["2026-11-20T10"], deadline_seconds=5)
+    assert sums.durations["script"] == dict.fromkeys(range(250), 1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -32,6 +33,7 @@ from storage_backends import (
     StorageNotFoundError,
     StorageValidationError,
 )
+from storage_backends.backends.sqlite import insights as sqlite_insights
 from storage_backends.fingerprints import describe_error, fingerprint_error
 from storage_backends.insights import insights_of
 from storage_backends.models import utcnow
@@ -159,11 +161,16 @@ def group(result: Insights, fingerprint: str):
     return found
 
 
+def stored(storage, make_set) -> tuple:
+    """``storage`` holding ``make_set(anchor())``, and that anchor."""
+    start = anchor()
+    storage.save_many(make_set(start), preserve_timestamps=True)
+    return storage, start
+
+
 @pytest.fixture
 def known(storage):
-    start = anchor()
-    storage.save_many(known_set(start), preserve_timestamps=True)
-    return storage, start
+    return stored(storage, known_set)
 
 
 # -- buckets --------------------------------------------------------------------------------
@@ -620,8 +627,13 @@ def test_after_any_writes_the_figures_are_those_of_the_stored_documents(storage)
         else:
             storage.delete(generation_id)
     query = window(start, hours=4)  # up to the current hour, where saves without createdAt land
+    stored = list(storage.iter_generations())
+    # A filtered call reads the matching generations, not the sums: the same figures as the documents'.
+    for filtered in (query.model_copy(update={"stage": Stage.AUDIO}), query.model_copy(update={"language": "EN"})):
+        assert storage.insights(filtered).model_dump(exclude={"failures": {"__all__": {"example_message"}}}) == (
+            insights_of(stored, filtered, utcnow()).model_dump(exclude={"failures": {"__all__": {"example_message"}}}))
     got = storage.insights(query)
-    expected = insights_of(list(storage.iter_generations()), query, utcnow())
+    expected = insights_of(stored, query, utcnow())
     assert got.buckets == expected.buckets
     assert got.stage_durations == expected.stage_durations
     assert groups(got) == groups(expected)
@@ -635,6 +647,171 @@ def test_after_any_writes_the_figures_are_those_of_the_stored_documents(storage)
     storage.recount()
     assert storage.insights(query).model_dump(exclude={"failures": {"__all__": {"example_message"}}}) == (
         got.model_dump(exclude={"failures": {"__all__": {"example_message"}}}))
+
+
+# -- language and stage filters -------------------------------------------------------------
+
+
+def timed(generation_id: str, created: datetime, script_seconds: float, *, language: str) -> dict:
+    """Completed (current stage: final video), its script written ``script_seconds`` after it was created."""
+    item = document(generation_id, created, "completed", language=language)
+    item["stageTimestamps"] = {"initialParams": iso(created),
+                               "script": iso(created + timedelta(seconds=script_seconds))}
+    return item
+
+
+def mixed_set(start: datetime) -> list[dict]:
+    """Two languages ("EN" written in capitals once), every status, three current stages."""
+    def failed(generation_id, minutes, stage, error=None, language="fr", **delta):
+        return document(generation_id, at(start, minutes, **delta), "failed", error, stage=stage, language=language)
+
+    return [
+        timed("fr-c1", at(start, 10), 10, language="fr"),
+        timed("fr-c2", at(start, 70), 40, language="fr"),
+        failed("fr-f1", 20, Stage.AUDIO, TTS.format("7f3a9c")),
+        failed("fr-f2", 150, Stage.AUDIO, TTS.format("0b12ee")),
+        failed("fr-f3", 80, Stage.BASE_VIDEO, OOM.format(4412)),
+        document("fr-s1", at(start, 75), "stalled", language="fr"),
+        document("fr-p1", at(start, 130), "in_progress", language="fr"),
+        timed("en-c1", at(start, 5), 200, language="en"),
+        failed("en-f1", 90, Stage.AUDIO, TTS.format("9ac41d"), language="en"),
+        failed("en-f2", 140, Stage.CLIPS, CLIP.format("ocean-0417"), language="en"),
+        failed("en-f3", 170, Stage.AUDIO, TTS.format("31b07f"), language="EN"),
+        document("en-p1", at(start, 30), "in_progress", language="en"),
+        failed("fr-out", 0, Stage.AUDIO, TTS.format("aa00bb"), milliseconds=-1),  # just before the window
+    ]
+
+
+@pytest.fixture
+def mixed(storage):
+    return stored(storage, mixed_set)
+
+
+def test_a_language_filter_narrows_every_figure_to_that_language(mixed):
+    storage, start = mixed
+    result = storage.insights(window(start, language="fr"))
+    assert bucket_counts(result) == [counts(1, 1), counts(1, 1, 0, 1), counts(0, 1, 1)]
+    assert groups(result) == {TTS_GROUP: 2, OOM_GROUP: 1}
+    tts = group(result, TTS_GROUP)
+    assert tts.example_ids == ["fr-f2", "fr-f1"] and tts.by_bucket == [1, 0, 1]
+    assert (tts.first_seen, tts.last_seen) == (at(start, 20), at(start, 150))
+    assert tts.message == describe_error(TTS.format("7f3a9c")) and tts.example_message in TTS_MESSAGES
+    assert group(result, OOM_GROUP).example_ids == ["fr-f3"]
+    (stage, script), = result.stage_durations.items()
+    assert stage is Stage.SCRIPT and script.count == 2
+    assert script.p50 == pytest.approx(10, rel=0.05) and script.max == pytest.approx(40, rel=0.1)
+
+
+def test_the_language_filter_ignores_case_as_the_list_does(mixed):
+    storage, start = mixed
+    result = storage.insights(window(start, language="En"))
+    assert bucket_counts(result) == [counts(1, 0, 1), counts(failed=1), counts(failed=2)]
+    assert group(result, TTS_GROUP).example_ids == ["en-f3", "en-f1"]
+    assert groups(result) == {TTS_GROUP: 2, CLIP_GROUP: 1}
+    assert result.stage_durations[Stage.SCRIPT].count == 1
+    assert result.stage_durations[Stage.SCRIPT].p50 == pytest.approx(200, rel=0.05)
+    listed_ids = {state.generation_id for state in storage.list_generations(ListQuery(language="En", limit=50)).items}
+    assert sum(bucket.total for bucket in result.buckets) == len(listed_ids) == 5
+
+
+def test_a_stage_filter_counts_the_generations_at_that_current_stage(mixed):
+    storage, start = mixed
+    audio = storage.insights(window(start, stage=Stage.AUDIO))
+    assert bucket_counts(audio) == [counts(failed=1), counts(failed=1), counts(failed=2)]
+    assert groups(audio) == {TTS_GROUP: 4}
+    assert group(audio, TTS_GROUP).example_ids == ["en-f3", "fr-f2", "en-f1", "fr-f1"]
+    assert audio.stage_durations == {}
+    # In progress and stalled ones are at the script stage, completed ones at the final video.
+    assert bucket_counts(storage.insights(window(start, stage=Stage.SCRIPT, language="fr"))) == [
+        counts(), counts(stalled=1), counts(in_progress=1)]
+    final = storage.insights(window(start, stage=Stage.FINAL_VIDEO))
+    assert bucket_counts(final) == [counts(completed=2), counts(completed=1), counts()]
+    assert final.failures == [] and final.stage_durations[Stage.SCRIPT].count == 3
+
+
+def test_the_filters_partition_the_unfiltered_answer_which_is_unchanged(mixed):
+    storage, start = mixed
+    whole = storage.insights(window(start))
+    assert bucket_counts(whole) == [counts(2, 1, 1), counts(1, 2, 0, 1), counts(0, 3, 1)]
+    assert groups(whole) == {TTS_GROUP: 4, OOM_GROUP: 1, CLIP_GROUP: 1}
+    assert whole.stage_durations[Stage.SCRIPT].count == 3
+    by_language = [storage.insights(window(start, language=language)) for language in ("fr", "en")]
+    by_stage = [storage.insights(window(start, stage=stage)) for stage in STAGES]
+    for parts in (by_language, by_stage):
+        for n, bucket in enumerate(whole.buckets):
+            assert {status: sum(part.buckets[n].counts[status] for part in parts) for status in GenerationStatus} == (
+                bucket.counts)
+        assert {fingerprint: sum(groups(part).get(fingerprint, 0) for part in parts) for fingerprint in groups(whole)} \
+            == groups(whole)
+
+
+def test_a_filter_matching_nothing_gives_an_empty_answer_of_every_bucket(mixed):
+    storage, start = mixed
+    for query in (window(start, language="ja"), window(start, stage=Stage.YOUTUBE),
+                  window(start, language="en", stage=Stage.BASE_VIDEO)):
+        result = storage.insights(query)
+        assert bucket_counts(result) == [counts(), counts(), counts()]
+        assert [bucket.start for bucket in result.buckets] == [at(start, 60 * n) for n in range(3)]
+        assert result.failures == [] and result.stage_durations == {}
+
+
+def test_filtered_groups_without_examples_are_seen_to_the_hour(mixed):
+    storage, start = mixed
+    tts = group(storage.insights(window(start, language="fr", examples=False)), TTS_GROUP)
+    assert tts.example_ids == [] and tts.count == 2
+    assert (tts.first_seen, tts.last_seen) == (start, at(start, 120))
+
+
+def test_a_filter_follows_writes_that_change_the_stage_or_language(mixed):
+    storage, start = mixed
+    storage.update("fr-p1", {"audio": {"status": "failed", "error": TTS.format("0c0c0c")}})
+    storage.update("en-p1", {"initialParams": {"prompt": "Otters", "language": "fr"}})
+    storage.delete("fr-f1")
+    result = storage.insights(window(start, language="fr"))
+    assert bucket_counts(result) == [counts(1, 0, 1), counts(1, 1, 0, 1), counts(0, 2)]
+    assert group(result, TTS_GROUP).example_ids == ["fr-f2", "fr-p1"]
+    assert bucket_counts(storage.insights(window(start, stage=Stage.SCRIPT))) == [
+        counts(in_progress=1), counts(stalled=1), counts()]
+
+
+def crowd(start: datetime) -> list[dict]:
+    """150 generations in the window, a third of them French, and 40 French ones the day before."""
+    inside = [document(f"w-{n:03d}", at(start, n), "completed", language="fr" if n % 3 == 0 else "en")
+              for n in range(150)]
+    return inside + [document(f"old-{n}", at(start, -24 * 60 + n), "completed", language="fr") for n in range(40)]
+
+
+@pytest.mark.backends("sqlite")
+def test_sqlite_filtered_insights_read_one_index_range_of_columns_never_documents(storage, sqlite_path):
+    start = anchor()
+    storage.save_many(crowd(start), preserve_timestamps=True)
+    conn, statements = sqlite3.connect(sqlite_path), []
+    conn.set_trace_callback(statements.append)
+    result = sqlite_insights.read_filtered(conn, "generations", window(start, language="fr"), utcnow())
+    assert sum(bucket.total for bucket in result.buckets) == 50
+    [select] = statements
+    assert "document" not in select
+    steps = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {select}")]
+    assert any(step.startswith("SEARCH generations USING INDEX generations_by_") for step in steps), steps
+
+
+@pytest.mark.backends("dynamodb-mock")
+def test_dynamodb_filtered_insights_query_the_created_index_and_get_durations_only(storage):
+    start = anchor()
+    storage.save_many(crowd(start), preserve_timestamps=True)
+    sent: list[tuple[str, dict]] = []
+    events = storage._calls.client.meta.events
+    for operation in ("Query", "BatchGetItem", "GetItem", "Scan"):
+        events.register(f"before-parameter-build.dynamodb.{operation}",
+                        lambda params, model, **_: sent.append((model.name, params)))
+    result = storage.insights(window(start, language="FR"))
+    assert sum(bucket.total for bucket in result.buckets) == 50
+    [(_, query)] = [(name, params) for name, params in sent if name == "Query"]
+    assert query["IndexName"] == "gennie-created-index" and "FilterExpression" in query
+    gets = [request for name, params in sent if name == "BatchGetItem" for request in params["RequestItems"].values()]
+    assert {name for name, _ in sent} == {"Query", "BatchGetItem"} and len(gets) == 1  # 50 ids: one request
+    assert len(gets[0]["Keys"]) == 50
+    assert sorted(gets[0]["ExpressionAttributeNames"].values()) == ["_gennieDurations", "generationId"]
 
 
 # -- the failure filter ---------------------------------------------------------------------
@@ -740,12 +917,22 @@ NOON = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
     {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "bucket": "week"},
     {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "max_groups": 0},
     {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "max_groups": 101},
-    {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "language": "en"},
+    {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "status": "failed"},
+    {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "stage": "rendering"},
+    {"created_after": NOON, "created_before": NOON + timedelta(hours=1), "language": 7},
 ], ids=["naive-after", "naive-before", "empty", "reversed", "too-many-hours", "bad-bucket", "no-groups",
-        "too-many-groups", "unknown-option"])
+        "too-many-groups", "unknown-option", "unknown-stage", "language-not-text"])
 def test_bad_insights_queries_are_refused(options):
     with pytest.raises(ValidationError):
         InsightsQuery(**options)
+
+
+def test_a_query_is_filtered_by_a_language_or_a_stage():
+    plain = InsightsQuery(created_after=NOON, created_before=NOON + timedelta(hours=1))
+    assert not plain.filtered and plain.filters == ListQuery()
+    assert plain.model_copy(update={"language": ""}).filtered  # as ListQuery: those without a language
+    staged = InsightsQuery(created_after=NOON, created_before=NOON + timedelta(hours=1), stage="audio", language="fr")
+    assert staged.filtered and staged.filters == ListQuery(stage=Stage.AUDIO, language="fr")
 
 
 def test_long_windows_by_the_day_and_any_zone():

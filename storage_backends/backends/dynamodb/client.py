@@ -50,8 +50,10 @@ _sessions: dict[str | None, boto3.session.Session] = {}
 _sessions_lock = threading.Lock()
 
 
-def make_client(settings: ClientSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int):
-    """A low-level DynamoDB client; explicit credentials win, else boto3's chain (env, profile, role)."""
+def make_client(settings: ClientSettings, *, connect_timeout: float, read_timeout: float, max_attempts: int,
+                service: str = "dynamodb"):
+    """A low-level DynamoDB client (or ``dynamodbstreams``, the change streams'); explicit
+    credentials win, else boto3's chain (env, profile, role)."""
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
@@ -68,7 +70,7 @@ def make_client(settings: ClientSettings, *, connect_timeout: float, read_timeou
         if settings.profile not in _sessions:
             _sessions[settings.profile] = boto3.session.Session(profile_name=settings.profile)
         return _sessions[settings.profile].client(
-            "dynamodb", region_name=settings.region, endpoint_url=settings.endpoint, config=config,
+            service, region_name=settings.region, endpoint_url=settings.endpoint, config=config,
             aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key,
             aws_session_token=settings.session_token,
         )

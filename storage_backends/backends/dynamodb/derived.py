@@ -35,6 +35,8 @@ DURATIONS = f"{PREFIX}Durations"
 SUMMARY = f"{PREFIX}Summary"
 #: Every attribute ``derived_attributes`` may write: the ones it leaves out are stale if present.
 DERIVED_NAMES = (*INDEX_NAMES, PHASE, STAGE, FAILURE, DURATIONS, SUMMARY)
+#: Changed by every write of the backend (``backend.new_token``): not part of the document either.
+WRITE_TOKEN = f"{PREFIX}Write"
 #: Summary fields as stored in ``SUMMARY`` (camelCase, as the documents' own attributes).
 _SUMMARY_KEYS = {"prompt": "prompt", "language": "language", "aspect_ratio": "aspectRatio",
                  "failed_stage": "failedStage", "error": "error"}
@@ -44,7 +46,7 @@ COUNTED_NAMES = (PHASE, CREATED_KEY, LAST_CHANGE, FAILURE, DURATIONS, SUMMARY)
 
 @dataclass(frozen=True)
 class Derived:
-    #: Attributes the new image must carry (none for a deletion).
+    #: The derived attributes the new image must carry, typed (none for a deletion).
     attributes: dict[str, Any] = field(default_factory=dict)
     rollups: Changes = field(default_factory=Changes)
 
@@ -104,17 +106,29 @@ def contribution_of(image: Mapping[str, Any] | None) -> Contribution | None:
 
 
 def rollup_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *,
-                   hours: bool = True) -> Changes:
+                   hours: bool = True, totals: bool = True) -> Changes:
     """How the rollups move when a typed image ``old`` becomes ``new`` (either None: created,
-    deleted); ``hours=False`` moves the totals alone (cleanup keeps the hours' history)."""
-    return changes(contribution_of(old), contribution_of(new), hours=hours)
+    deleted); ``hours=False`` moves the totals alone (cleanup keeps the hours' history),
+    ``totals=False`` the hours alone."""
+    return changes(contribution_of(old), contribution_of(new), hours=hours, totals=totals)
 
 
-def derive(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Derived:
-    """The derived state a write from ``old`` to ``new`` (typed images, either None) changes: the
-    attributes ``new`` must carry and how the rollups move once it carries them."""
+def completed(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed image with the derived attributes its document implies, whatever it carried (none,
+    when another producer wrote it; stale ones, when it updated only part of it)."""
+    attributes = derived_attributes(strip_index(from_item_values(image)))
+    return {**{k: v for k, v in image.items() if k not in DERIVED_NAMES}, **to_item_values(attributes)}
+
+
+def derive(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, *, hours: bool = True) -> Derived:
+    """The derived state a write from ``old`` to ``new`` (typed images, either None) changes, judged
+    by the documents themselves, so that any producer's images count as what they hold: the
+    attributes ``new`` must carry, and how the rollups move. An image whose document is the same
+    on both sides (an update of derived attributes alone, such as the indexer's own) moves
+    nothing. ``hours=False``: the totals alone (a deletion that keeps the hours' history)."""
+    before = completed(old) if old is not None else None
     if new is None:
-        return Derived(rollups=rollup_changes(old, None))
-    attributes = derived_attributes(strip_index(from_item_values(new)))
-    completed = {**{k: v for k, v in new.items() if k not in DERIVED_NAMES}, **to_item_values(attributes)}
-    return Derived(attributes=attributes, rollups=rollup_changes(old, completed))
+        return Derived(rollups=rollup_changes(before, None, hours=hours))
+    after = completed(new)
+    attributes = {name: value for name, value in after.items() if name in DERIVED_NAMES}
+    return Derived(attributes=attributes, rollups=rollup_changes(before, after, hours=hours))

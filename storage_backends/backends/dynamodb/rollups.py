@@ -22,7 +22,10 @@ crash between a write and its ``ADD`` leaves one off until ``recount``.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +43,8 @@ ROLLUP_PREFIX = "_gennie#"
 TOTAL = "total"
 TOTAL_SHARDS = 8
 HOUR_SHARDS = 4
+#: Attributes one ``UpdateItem`` moves at most: its expression stays well under DynamoDB's 4 KB.
+MAX_TERMS = 100
 
 
 def refuse_rollup_id(generation_id: str) -> None:
@@ -63,10 +68,11 @@ class Changes:
     #: hour name -> fingerprint -> (stage, message, example), for groups a write adds members to.
     groups: dict[str, dict[str, tuple[str, str, str]]] = field(default_factory=dict)
 
-    def add(self, item: Contribution, sign: int, *, hours: bool = True) -> None:
-        self._move(TOTAL, f"p#{item.phase}", sign)
-        if item.waiting_hour:  # the in-progress ones by the hour of their last change: stalled is told from it
-            self._move(TOTAL, f"w#{item.waiting_hour}", sign)
+    def add(self, item: Contribution, sign: int, *, hours: bool = True, totals: bool = True) -> None:
+        if totals:
+            self._move(TOTAL, f"p#{item.phase}", sign)
+            if item.waiting_hour:  # the in-progress ones by the hour of their last change: stalled is told from it
+                self._move(TOTAL, f"w#{item.waiting_hour}", sign)
         if not hours or item.hour is None:
             return
         name = hour_name(item.hour)
@@ -93,35 +99,89 @@ class Changes:
         deltas[attribute] = deltas.get(attribute, 0) + delta
 
 
-def changes(old: Contribution | None, new: Contribution | None, *, hours: bool = True) -> Changes:
-    """What a write from ``old`` to ``new`` (either None) changes in the rollups."""
+def changes(old: Contribution | None, new: Contribution | None, *, hours: bool = True,
+            totals: bool = True) -> Changes:
+    """What a write from ``old`` to ``new`` (either None) changes in the rollups (in the hours'
+    sums and the totals, unless told to leave one out)."""
     result = Changes()
     if old is not None:
-        result.add(old, -1, hours=hours)
+        result.add(old, -1, hours=hours, totals=totals)
     if new is not None:
-        result.add(new, +1, hours=hours)
+        result.add(new, +1, hours=hours, totals=totals)
     return result
 
 
 def apply(calls: DynamoDBCalls, table: str, change: Changes) -> None:
-    """One ``UpdateItem`` per rollup that moves, on a random shard of it."""
+    """One ``UpdateItem`` per rollup that moves, on a random shard of it (more for a rollup with
+    over ``MAX_TERMS`` attributes moving, as after a deferred bulk load: DynamoDB refuses
+    expressions over 4 KB)."""
     for name, deltas in change.deltas.items():
-        moving = {attribute: delta for attribute, delta in deltas.items() if delta}
         groups = change.groups.get(name, {})
-        if not moving and not groups:
-            continue
-        expr = Expression()
-        parts = []
-        if groups:
-            parts.append("SET " + ", ".join(
-                f"{expr.name(f'g#{fingerprint}')} = if_not_exists({expr.name(f'g#{fingerprint}')},"
-                f" {expr.value({'stage': stage, 'message': message, 'example': example})})"
-                for fingerprint, (stage, message, example) in groups.items()))
-        if moving:
-            parts.append("ADD " + ", ".join(f"{expr.name(a)} {expr.value(d)}" for a, d in moving.items()))
+        terms = [("group", f"g#{fingerprint}", described) for fingerprint, described in groups.items()]
+        terms += [("add", attribute, delta) for attribute, delta in deltas.items() if delta]
         shards = TOTAL_SHARDS if name == TOTAL else HOUR_SHARDS
-        calls.call("update_item", TableName=table, Key=rollup_key(name, random.randrange(shards)),
-                   UpdateExpression=" ".join(parts), **expr.params())
+        for start in range(0, len(terms), MAX_TERMS):
+            calls.call("update_item", TableName=table, Key=rollup_key(name, random.randrange(shards)),
+                       **update_expression(terms[start:start + MAX_TERMS]))
+
+
+def update_expression(terms: list[tuple[str, str, Any]]) -> dict[str, Any]:
+    """``SET`` each group's name if it has none yet, ``ADD`` each delta."""
+    expr = Expression()
+    named = [f"{expr.name(attribute)} = if_not_exists({expr.name(attribute)}, "
+             f"{expr.value(dict(zip(('stage', 'message', 'example'), described, strict=True)))})"
+             for kind, attribute, described in terms if kind == "group"]
+    added = [f"{expr.name(attribute)} {expr.value(delta)}" for kind, attribute, delta in terms if kind == "add"]
+    parts = (["SET " + ", ".join(named)] if named else []) + (["ADD " + ", ".join(added)] if added else [])
+    return {"UpdateExpression": " ".join(parts), **expr.params()}
+
+
+class Roller:
+    """Applies what writes change in the rollups: at once, or, inside ``deferred()`` (a bulk load),
+    merged and applied every ``FLUSH_SECONDS`` and on leaving, so that a migration sends one
+    update per rollup item touched per flush instead of one per batch. ``applied`` is told after
+    each application (the counts' cache is cleared by it)."""
+
+    #: Seconds of deferred changes kept at most: what a killed bulk load can leave off (``recount``).
+    FLUSH_SECONDS = 5.0
+
+    def __init__(self, calls: DynamoDBCalls, table: str, applied: Callable[[], None]) -> None:
+        self._calls, self._table, self._applied = calls, table, applied
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._pending = Changes()
+        self._since = time.monotonic()
+
+    def roll(self, change: Changes) -> None:
+        with self._lock:
+            if self._depth:
+                self._pending.merge(change)
+                if time.monotonic() - self._since < self.FLUSH_SECONDS:
+                    return
+                change = self._take()
+        self._apply(change)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        with self._lock:
+            if not self._depth:
+                self._since = time.monotonic()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                change = self._take()
+            self._apply(change)
+
+    def _take(self) -> Changes:
+        change, self._pending, self._since = self._pending, Changes(), time.monotonic()
+        return change
+
+    def _apply(self, change: Changes) -> None:
+        apply(self._calls, self._table, change)
+        self._applied()
 
 
 @dataclass

@@ -8,7 +8,8 @@ used as it is (a superset of the row's attributes, and a bigger write per update
 dropped, after which the next start adds it slim. A
 PROVISIONED table (the seed advises provisioned billing for high throughput) is adopted: the
 index it gets is given throughput too, from the options or matching the table's. With a TTL
-attribute, Time to Live is switched on for it.
+attribute, Time to Live is switched on for it. With ``stream`` (``stream_indexer``), the table's
+change stream is switched on with old and new images.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ _ATTRIBUTES = [
 
 
 PAY_PER_REQUEST, PROVISIONED = "PAY_PER_REQUEST", "PROVISIONED"
+#: The change stream ``stream_indexer`` reads: every write's old and new images.
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class TableLayout:
     write_capacity: int | None = None
     ttl_attribute: str | None = None
     wait_seconds: float = 120.0
+    #: Whether the table carries a change stream of old and new images (``stream_indexer``).
+    stream: bool = False
 
 
 def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
@@ -121,6 +126,8 @@ def ensure_table(calls: DynamoDBCalls, table: str, layout: TableLayout) -> None:
                            indexes=frozenset({INDEX_NAME, STATUS_INDEX_NAME, FAILURE_INDEX_NAME}))
         if layout.ttl_attribute:
             _enable_ttl(calls, table, layout.ttl_attribute)
+        if layout.stream:
+            _enable_stream(calls, table, description, layout.wait_seconds)
     except StorageOperationError as exc:
         raise StorageInitializationError(f"cannot use DynamoDB table {table!r}: {exc}") from exc
 
@@ -141,6 +148,8 @@ def _create(calls: DynamoDBCalls, table: str, layout: TableLayout) -> dict[str, 
         billing["ProvisionedThroughput"] = _throughput(layout.read_capacity or 5, layout.write_capacity or 5)
         for index in indexes:
             index["ProvisionedThroughput"] = billing["ProvisionedThroughput"]
+    if layout.stream:
+        billing["StreamSpecification"] = STREAM
     try:
         return calls.call(
             "create_table", TableName=table, KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
@@ -178,6 +187,27 @@ def _enable_ttl(calls: DynamoDBCalls, table: str, attribute: str) -> None:
         return
     calls.call("update_time_to_live", TableName=table,
                TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
+
+
+def _enable_stream(calls: DynamoDBCalls, table: str, description: dict[str, Any], wait_seconds: float) -> None:
+    """Switch the change stream on unless it is on; one with other images than old and new is
+    refused (the indexer needs both, and a stream's view type cannot change while it is on)."""
+    current = description.get("StreamSpecification") or {}
+    if current.get("StreamEnabled"):
+        if current.get("StreamViewType") != STREAM["StreamViewType"]:
+            raise StorageInitializationError(
+                f"DynamoDB table {table!r} has a {current.get('StreamViewType')} stream; the indexer needs "
+                "NEW_AND_OLD_IMAGES: switch that stream off first (UpdateTable), and the backend switches it on again"
+            )
+        return
+    _wait_until_active(calls, table, wait_seconds)
+    calls.call("update_table", TableName=table, StreamSpecification=STREAM)
+    _wait_until_active(calls, table, wait_seconds)
+
+
+def stream_arn(calls: DynamoDBCalls, table: str) -> str | None:
+    """The table's current stream, if it has one."""
+    return calls.call("describe_table", TableName=table)["Table"].get("LatestStreamArn")
 
 
 def _check_key(table: str, description: dict[str, Any]) -> None:

@@ -45,6 +45,8 @@ DEFAULT_TIMEOUT = 5.0
 MIN_SQLITE = (3, 34, 0)
 #: Rows cleanup deletes per transaction, so a big cleanup never holds the write lock for long.
 CLEANUP_BATCH = 1000
+#: Ids per ``delete_many`` statement (below SQLite's 32,766 bound parameters).
+DELETE_CHUNK = 500
 
 _UPSERT = (
     f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -134,6 +136,16 @@ class SQLiteStorage(GenerationStateStorage):
         with self._writing() as conn:
             return conn.execute(f"DELETE FROM {TABLE} WHERE generation_id = ?", (generation_id,)).rowcount > 0
 
+    def _delete_many(self, generation_ids: list[str]) -> list[str]:
+        deleted: set[str] = set()
+        for start in range(0, len(generation_ids), DELETE_CHUNK):
+            chunk = generation_ids[start:start + DELETE_CHUNK]
+            chosen = f"{TABLE} WHERE generation_id IN ({', '.join('?' * len(chunk))})"
+            with self._writing() as conn:  # one transaction: what is read as there is what goes
+                deleted.update(row[0] for row in conn.execute(f"SELECT generation_id FROM {chosen}", chunk))
+                conn.execute(f"DELETE FROM {chosen}", chunk)
+        return [generation_id for generation_id in generation_ids if generation_id in deleted]
+
     def _cleanup(self, cutoff: str, *, dry_run: bool) -> int:
         if dry_run:
             with self._reading() as conn:
@@ -202,7 +214,11 @@ class SQLiteStorage(GenerationStateStorage):
         return build_page(summaries, query, position, page_type=SummaryPage)
 
     def _insights(self, query: InsightsQuery, now: datetime) -> Insights:
+        """From the hourly sums; a language or stage filter, which they do not keep, from the
+        window's matching rows (see ``insights``)."""
         with self._snapshot() as conn:
+            if query.filtered:
+                return insights.read_filtered(conn, TABLE, query, now)
             return insights.read(conn, TABLE, query, now)
 
     def recount(self) -> int:

@@ -13,20 +13,31 @@ A call reads O(hours + groups) rows: the window's sums (the in-progress ones kep
 their last change too, so stalled is told from them), the in-progress rows last changed in the
 cutoff's own hour (a range of the waiting index), and per group returned its five latest rows
 and its first.
+
+A language or stage filter has no sums of its own (``read_filtered``): one range query of the
+window's matching rows, which reads the columns each contribution is made of (the ``by_created``,
+``by_language`` or ``by_stage`` index, never a document), added up in one pass
+(``storage_backends.insights.add_up``): O(the window's matching rows).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from ...insights import (
     EXAMPLES,
+    Contribution,
+    Counted,
     Examples,
     Insights,
     InsightsQuery,
     Sums,
+    add_up,
     build_insights,
+    counted_row,
     hour_of,
     hourly_examples,
     hours_of,
@@ -189,3 +200,33 @@ def _examples(conn: sqlite3.Connection, table: str, failure: str, low: str, high
         return hourly_examples(by_hour)
     return Examples(ids=[generation_id for generation_id, _ in latest], first_seen=parse_timestamp(earliest[0]),
                     last_seen=parse_timestamp(latest[0][1]))
+
+
+#: The columns a row's contribution is made of, in the order ``_counted`` takes them.
+_COUNTED_COLUMNS = ("generation_id", "created_key", "updated_key", "phase", "failure", "summary_failed_stage",
+                    "failure_message", "summary_error", "duration_bins")
+
+
+def read_filtered(conn: sqlite3.Connection, table: str, query: InsightsQuery, now: datetime) -> Insights:
+    """The insights of the window's rows that pass the language and stage filters, added up from
+    their columns (the sums are kept for every row, not per language or stage)."""
+    from .query import filter_clauses  # here: query imports schema, which imports this module
+
+    clauses, params = filter_clauses(query.filters, now)
+    low, high = (format_timestamp(moment) for moment in window_bounds(query))
+    rows = conn.execute(
+        f"SELECT {', '.join(_COUNTED_COLUMNS)} FROM {table} WHERE {' AND '.join(clauses)}"
+        " AND created_key >= ? AND created_key < ?", (*params, low, high))
+    return add_up(_counted(rows, query, now), query)
+
+
+def _counted(rows: Iterable[tuple], query: InsightsQuery, now: datetime) -> Iterator[Counted]:
+    """Each row as the one-pass sum counts it: what the triggers add to the sums, from the same columns."""
+    for generation_id, created, updated, phase, failure, stage, message, example, bins in rows:
+        failed = {"failure": failure, "failure_stage": stage, "failure_message": message,
+                  "failure_example": example or ""} if failure else {}
+        waiting = updated[:13] if phase == "in_progress" and updated else None
+        item = Contribution(hour=created[:13], phase=phase, duration_bins=json.loads(bins) if bins else {},
+                            waiting_hour=waiting, **failed)
+        yield counted_row(item, created=created, last_change=updated, generation_id=generation_id, now=now,
+                          stalled_after=query.stalled_after)

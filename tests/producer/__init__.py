@@ -1,0 +1,1 @@
+"""The JavaScript producer (producer.mjs) the DynamoDB tests replay the TypeScript pipeline with."""
