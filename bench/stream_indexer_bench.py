@@ -108,8 +108,12 @@ def throughput(endpoint: str, count: int) -> None:
         counted = storage.count_by_status()[GenerationStatus.IN_PROGRESS]
         print(f"  one pass: {report.records:,} records in {spent:.1f} s = {report.records / spent:,.0f} records/s; "
               f"{report.applied:,} moved the counts; counted in progress: {counted:,} (expected {count:,})")
-        per_record = ", ".join(f"{name} {calls / max(report.records, 1):.2f}" for name, calls in sorted(used.items()))
-        print(f"  data-table requests per record: {per_record}")
+        per_record = ", ".join(f"{name} {calls / max(report.records, 1):.2f}" for name, calls in sorted(used.items())
+                               if calls / max(report.records, 1) >= 0.005)
+        requests = storage.get_metrics().details["requests"]
+        waits = ", ".join(f"{name} {requests[name]['average_ms']:.1f} ms"
+                          for name in ("update_item", "transact_write_items") if name in requests)
+        print(f"  data-table requests per record: {per_record}; average time of one: {waits}")
         print("  (each put is two records: the put, then the indexer's own attribute update, which moves nothing)")
 
 

@@ -1,12 +1,18 @@
 """Reading every shard of the table's stream, as the Kinesis Client Library does, with leases.
 
-Each pass (``poll``) lists the stream's shards, takes the lease of each one it may read (free,
-expired, or its own; a child only once its parent is read to its end, so an item's records are
-applied in order across a shard split), reads each from its checkpoint (or from the oldest
-record kept, for a shard never read) to its tip, and writes the checkpoint with the last
-records' changes (``records.RecordApplier``). A closed shard read to its end is marked finished
-and never read again. Two processes share the shards between them; one that stops (or dies)
-leaves its leases to expire, and another takes them over from the checkpoints.
+Each pass (``poll``) goes over the stream's shards, takes the lease of each one it may read
+(free, expired, or its own; a child only once its parent is read to its end, so an item's
+records are applied in order across a shard split), reads each on to its tip, from its
+checkpoint (or from the oldest record kept, for a shard never read) the first time, and writes
+the checkpoint with the last records' changes (``records.RecordApplier``). A closed shard read
+to its end is marked finished and never read again. Two processes share the shards between
+them; one that stops (or dies) leaves its leases to expire, and another takes them over from
+the checkpoints.
+
+Between passes a process keeps the shard list (listed again every ``SHARD_LIST_SECONDS``, or
+when a shard closes or a lease is lost) and, for the shards it holds, its iterator and lease;
+so a pass over an idle shard is one ``GetRecords``, and a write of the checkpoint (renewing
+the lease) every ``HEARTBEAT_SECONDS``: polling every second costs no more than that.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ....errors import StorageOperationError
+from ....errors import StorageError, StorageOperationError
 from ..table import stream_arn
 from .checkpoints import (
     ShardState,
@@ -43,6 +49,20 @@ logger = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0
 #: Records one GetRecords returns at most (DynamoDB Streams' own limit).
 RECORDS_PER_READ = 1000
+#: Seconds between listings of the stream's shards and of who holds them (a split shows within this).
+SHARD_LIST_SECONDS = 30.0
+#: An idle shard's checkpoint (its lease, its "caught up" time) is written at most this often.
+HEARTBEAT_SECONDS = 10.0
+
+
+@dataclass
+class _Held:
+    """A shard this process holds: where it is in it, and until when the lease runs."""
+
+    checkpoint: str | None = None
+    iterator: str | None = None
+    lease_until: float = 0.0
+    written_at: float = 0.0
 
 
 @dataclass
@@ -72,37 +92,44 @@ class StreamIndexer:
         self._calls, self._streams = parts.calls, parts.stream_calls
         self._applier = RecordApplier(parts)
         self._ready = False
+        # What this process knows between passes: the shards (listed again now and then), where
+        # each stands, and, for the shards it holds, its place in each.
+        self._arn = ""
+        self._plan: list[dict[str, Any]] | None = None
+        self._planned_at = 0.0
+        self._states: dict[str, ShardState] = {}
+        self._held: dict[str, _Held] = {}
 
     def poll(self) -> PassReport:
         """One pass over every shard this process may read; returns what it did."""
         self._ensure_ready()
-        arn = stream_arn(self._calls, self.table)
-        if arn is None:
-            raise StorageOperationError(f"DynamoDB table {self.table!r} has no stream",
-                                        code="StreamNotEnabled")
+        if self._plan is None or time.monotonic() - self._planned_at > SHARD_LIST_SECONDS:
+            self._replan()
         report = PassReport()
-        states = read_shards(self._calls, self.indexer_table)
-        shards = parents_first(list(_shards(self._streams, arn)))
-        known = {shard["ShardId"] for shard in shards}
-        for shard in shards:
+        known = {shard["ShardId"] for shard in self._plan}
+        for shard in self._plan:
             shard_id = shard["ShardId"]
-            state = states.get(shard_id, ShardState(shard_id))
-            if state.finished:
-                continue
+            state = self._states.get(shard_id, ShardState(shard_id))
             parent = shard.get("ParentShardId")
-            if parent in known and not states.get(parent, ShardState(parent)).finished:
-                continue  # its parent's records come first
-            if not take_lease(self._calls, self.indexer_table, shard_id, self.owner, self.lease_seconds):
+            if state.finished or (parent in known and not self._states.get(parent, ShardState(parent)).finished):
+                continue  # read to its end already, or its parent's records come first
+            held = self._hold(shard_id, state)
+            if held is None:
                 report.shards_elsewhere.append(shard_id)
                 continue
             try:
-                finished = self._read(arn, shard_id, state, report)
+                finished = self._read(shard_id, held, report)
             except LeaseLost:
                 logger.warning("stream indexer %s lost the lease of shard %s", self.owner, shard_id)
+                self._drop(shard_id)
                 continue
+            except StorageOperationError:
+                self._drop(shard_id)  # the next pass starts again from the stored checkpoint
+                raise
             report.shards_read.append(shard_id)
             if finished:
-                states[shard_id] = ShardState(shard_id, finished=True)
+                self._states[shard_id] = ShardState(shard_id, finished=True)
+                self._drop(shard_id)  # and list the shards again: its children come next
         return report
 
     def run(self, *, interval: float = 1.0, stop: threading.Event | None = None) -> None:
@@ -112,40 +139,80 @@ class StreamIndexer:
             started = time.monotonic()
             try:
                 self.poll()
-            except StorageOperationError as exc:
+            except StorageError as exc:  # DynamoDB unreachable, throttled, a moment's error: the next pass retries
                 logger.error("stream indexer pass failed (trying again): %s", exc)
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
     def release(self) -> None:
         """Give up every lease this process holds, so another can go on at once."""
+        self._held.clear()
+        self._plan = None
         for shard_id, state in read_shards(self._calls, self.indexer_table).items():
             if state.owner == self.owner:
                 release_lease(self._calls, self.indexer_table, shard_id, self.owner)
 
-    def _read(self, arn: str, shard_id: str, state: ShardState, report: PassReport) -> bool:
-        """Read one shard from its checkpoint to its tip; True once a closed shard is read to its end."""
-        iterator = self._iterator(arn, shard_id, state.checkpoint)
-        while iterator is not None:
-            page = self._streams.call("get_records", ShardIterator=iterator, Limit=RECORDS_PER_READ)
+    def _replan(self) -> None:
+        """List the stream's shards and where each one stands (three requests, every
+        ``SHARD_LIST_SECONDS`` or after a shard closes)."""
+        arn = stream_arn(self._calls, self.table)
+        if arn is None:
+            raise StorageOperationError(f"DynamoDB table {self.table!r} has no stream", code="StreamNotEnabled")
+        self._arn = arn
+        self._states = read_shards(self._calls, self.indexer_table)
+        self._plan = parents_first(list(_shards(self._streams, arn)))
+        self._planned_at = time.monotonic()
+
+    def _hold(self, shard_id: str, state: ShardState) -> _Held | None:
+        """The shard's reading state if this process holds its lease, taking or renewing it when
+        due; None while another live process holds it (asked only when its lease ran out)."""
+        held = self._held.get(shard_id)
+        now = time.time()
+        if held is not None and held.lease_until - now > self.lease_seconds / 2:
+            return held
+        if held is None and state.owner not in (None, self.owner) and state.lease_until > now:
+            return None
+        if not take_lease(self._calls, self.indexer_table, shard_id, self.owner, self.lease_seconds):
+            self._drop(shard_id)  # someone took it: see who on the next pass
+            return None
+        held = self._held.setdefault(shard_id, _Held(checkpoint=state.checkpoint))
+        held.lease_until = now + self.lease_seconds
+        return held
+
+    def _drop(self, shard_id: str) -> None:
+        self._held.pop(shard_id, None)
+        self._plan = None
+
+    def _read(self, shard_id: str, held: _Held, report: PassReport) -> bool:
+        """Read one shard on from where this process is (its checkpoint, at first) to its tip;
+        True once a closed shard is read to its end. An idle shard costs one GetRecords a pass,
+        and a checkpoint (its lease renewed, "caught up" for the health page) every ``HEARTBEAT_SECONDS``."""
+        if held.iterator is None:
+            held.iterator = self._iterator(self._arn, shard_id, held.checkpoint)
+        while True:
+            page = self._streams.call("get_records", ShardIterator=held.iterator, Limit=RECORDS_PER_READ)
             records = page.get("Records", [])
-            iterator = page.get("NextShardIterator")
-            closed = iterator is None
-            # An empty read of an open shard: at its tip for this pass (the next one reads on).
-            caught_up = closed or not records
-            last = records[-1] if records else None
+            held.iterator = page.get("NextShardIterator")
+            closed = held.iterator is None
+            backlog = len(records) == RECORDS_PER_READ  # more may follow at once
+            if records or closed or time.time() - held.written_at > HEARTBEAT_SECONDS:
+                last = records[-1] if records else None
 
-            def progress(last: dict[str, Any] | None = last, caught_up: bool = caught_up,
-                         closed: bool = closed) -> dict[str, Any]:
-                return checkpoint_update(
-                    self.indexer_table, shard_id, self.owner, self.lease_seconds,
-                    sequence=last["dynamodb"]["SequenceNumber"] if last else None,
-                    last_record_at=record_time(last) if last else None, caught_up=caught_up, finished=closed)
+                def progress(last: dict[str, Any] | None = last, backlog: bool = backlog,
+                             closed: bool = closed) -> dict[str, Any]:
+                    return checkpoint_update(
+                        self.indexer_table, shard_id, self.owner, self.lease_seconds,
+                        sequence=last["dynamodb"]["SequenceNumber"] if last else None,
+                        last_record_at=record_time(last) if last else None, caught_up=not backlog, finished=closed)
 
-            report.applied += self._applier.apply(records, checkpoint=progress)
+                report.applied += self._applier.apply(records, checkpoint=progress)
+                held.written_at, held.lease_until = time.time(), time.time() + self.lease_seconds
+                if last:
+                    held.checkpoint = last["dynamodb"]["SequenceNumber"]
             report.records += len(records)
-            if caught_up:
-                return closed
-        return True
+            if closed:
+                return True
+            if not backlog:
+                return False
 
     def _iterator(self, arn: str, shard_id: str, checkpoint: str | None) -> str | None:
         where: dict[str, Any] = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
