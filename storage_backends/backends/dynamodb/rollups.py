@@ -115,17 +115,24 @@ def apply(calls: DynamoDBCalls, table: str, change: Changes) -> None:
     """One ``UpdateItem`` per rollup that moves, on a random shard of it (more for a rollup with
     over ``MAX_TERMS`` attributes moving, as after a deferred bulk load: DynamoDB refuses
     expressions over 4 KB)."""
+    for name, shards, updates in rollup_updates(change):
+        for update in updates:
+            calls.call("update_item", TableName=table, Key=rollup_key(name, random.randrange(shards)), **update)
+
+
+def rollup_updates(change: Changes) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
+    """For each rollup that moves: its name, its number of shards, and its update expressions
+    (``MAX_TERMS`` attributes each), for ``UpdateItem`` or a transaction's ``Update``."""
     for name, deltas in change.deltas.items():
         groups = change.groups.get(name, {})
         terms = [("group", f"g#{fingerprint}", described) for fingerprint, described in groups.items()]
         terms += [("add", attribute, delta) for attribute, delta in deltas.items() if delta]
-        shards = TOTAL_SHARDS if name == TOTAL else HOUR_SHARDS
-        for start in range(0, len(terms), MAX_TERMS):
-            calls.call("update_item", TableName=table, Key=rollup_key(name, random.randrange(shards)),
-                       **update_expression(terms[start:start + MAX_TERMS]))
+        if terms:
+            yield (name, TOTAL_SHARDS if name == TOTAL else HOUR_SHARDS,
+                   [_update_expression(terms[start:start + MAX_TERMS]) for start in range(0, len(terms), MAX_TERMS)])
 
 
-def update_expression(terms: list[tuple[str, str, Any]]) -> dict[str, Any]:
+def _update_expression(terms: list[tuple[str, str, Any]]) -> dict[str, Any]:
     """``SET`` each group's name if it has none yet, ``ADD`` each delta."""
     expr = Expression()
     named = [f"{expr.name(attribute)} = if_not_exists({expr.name(attribute)}, "

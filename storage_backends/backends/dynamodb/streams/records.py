@@ -30,7 +30,7 @@ from ....documents import ID_FIELD
 from ....errors import StorageOperationError
 from ..batch import Backoff
 from ..derived import DERIVED_NAMES, WRITE_TOKEN, derive
-from ..rollups import HOUR_SHARDS, MAX_TERMS, ROLLUP_PREFIX, TOTAL, TOTAL_SHARDS, Changes, rollup_key, update_expression
+from ..rollups import ROLLUP_PREFIX, Changes, rollup_key, rollup_updates
 from .checkpoints import applied_update, indexer_table_name
 
 if TYPE_CHECKING:
@@ -179,16 +179,11 @@ class RecordApplier:
             merged.merge(effect.rollups)
             sequences.setdefault(effect.generation_id, []).append(effect.sequence)
         actions = []
-        for name, deltas in merged.deltas.items():
-            groups = merged.groups.get(name, {})
-            terms = [("group", f"g#{fingerprint}", described) for fingerprint, described in groups.items()]
-            terms += [("add", attribute, delta) for attribute, delta in deltas.items() if delta]
-            parts = [terms[start:start + MAX_TERMS] for start in range(0, len(terms), MAX_TERMS)]
-            shards = TOTAL_SHARDS if name == TOTAL else HOUR_SHARDS
-            if len(parts) > shards:
+        for name, shards, updates in rollup_updates(merged):
+            if len(updates) > shards:
                 return None
-            for part, shard in zip(parts, random.sample(range(shards), len(parts)), strict=False):
-                actions.append({"TableName": self._table, "Key": rollup_key(name, shard), **update_expression(part)})
+            for update, shard in zip(updates, random.sample(range(shards), len(updates)), strict=True):
+                actions.append({"TableName": self._table, "Key": rollup_key(name, shard), **update})
         for generation_id, seen in sequences.items():
             ordered = sorted(seen, key=lambda sequence: sequence.zfill(40))
             actions.append(applied_update(self._indexer_table, generation_id, ordered[0], ordered[-1]))
