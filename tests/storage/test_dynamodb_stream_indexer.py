@@ -127,27 +127,44 @@ def test_another_producers_puts_updates_and_deletes_are_listed_counted_and_rolle
     assert sorted(day.failures[0].example_ids) == ["js-1", "js-failed"]
 
 
-def test_a_replayed_batch_counts_nothing_twice(indexed, table, monkeypatch):
+def test_a_batch_read_again_from_a_stale_checkpoint_counts_nothing_twice(indexed, table):
     for n in range(4):
         table.put_item(Item=foreign(f"js-{n}"))
-    seen = []
     indexer = StreamIndexer(indexed)
-    real_apply = indexer._applier.apply
-
-    def remember(records, **kwargs):
-        seen.extend(records)
-        return real_apply(records, **kwargs)
-
-    monkeypatch.setattr(indexer._applier, "apply", remember)
     indexer.poll()
     assert statuses(indexed) == {GenerationStatus.IN_PROGRESS: 4}
 
-    real_apply(seen)  # the shard reader's batch delivered again
+    # A process that did not see its checkpoint move (its lease lapsed and came back, say)
+    # reads the same records again: its transaction's checkpoint condition fails.
+    for held in indexer._held.values():
+        held.checkpoint, held.iterator = None, None
+    report = indexer.poll()
+    assert report.shards_read == [] and not indexer._held  # it let the shard go, writing nothing
     assert statuses(indexed) == {GenerationStatus.IN_PROGRESS: 4}
-    # Lambda retrying the same records is the same replay.
-    monkeypatch.setattr(lambda_handler, "_applier", indexer._applier)
-    assert stream_handler({"Records": seen}) == {"batchItemFailures": []}
-    assert statuses(indexed) == {GenerationStatus.IN_PROGRESS: 4}
+
+    table.put_item(Item=foreign("js-later"))
+    indexer.poll()  # it goes on from the stored checkpoint
+    assert statuses(indexed) == {GenerationStatus.IN_PROGRESS: 5}
+
+
+def test_a_batch_lambda_delivers_again_counts_nothing_twice(indexed, table, monkeypatch):
+    for n in range(4):
+        table.put_item(Item=foreign(f"js-{n}"))
+    table.update_item(Key={"generationId": "js-0"}, UpdateExpression="SET #a = :a",
+                      ExpressionAttributeNames={"#a": "audio"},
+                      ExpressionAttributeValues={":a": {"status": "failed", "error": "TTS down"}})
+    seen = []
+    reader = StreamIndexer(indexed)
+    monkeypatch.setattr(reader._applier, "apply", lambda records, **_: seen.extend(records) or 0)
+    reader.poll()  # only to fetch the stream's records, as Lambda would hand them over
+    assert len(seen) == 5
+
+    monkeypatch.setattr(lambda_handler, "_applier", records.RecordApplier(indexed._stream_parts()))
+    for _ in range(2):  # Lambda retries the whole batch
+        assert stream_handler({"Records": seen}) == {"batchItemFailures": []}
+        assert statuses(indexed) == {GenerationStatus.IN_PROGRESS: 3, GenerationStatus.FAILED: 1}
+    assert stream_handler({"Records": seen[-2:]}) == {"batchItemFailures": []}  # a part of it, again
+    assert statuses(indexed) == {GenerationStatus.IN_PROGRESS: 3, GenerationStatus.FAILED: 1}
 
 
 def test_two_indexers_at_once_share_the_shards_and_count_once(url, indexed, table):
@@ -175,16 +192,16 @@ def test_an_indexer_killed_mid_batch_resumes_from_its_checkpoint_losing_nothing(
     monkeypatch.setattr(records, "GROUP_RECORDS", 10)  # three transactions for the thirty puts
     crashing = StreamIndexer(indexed, owner="crashing", lease_seconds=0.5)
     applier = crashing._applier
-    real_commit = applier._commit
-    commits = []
+    real_transact = applier._transact
+    transactions = []
 
-    def die_on_the_second(effects, progress):
-        commits.append(len(effects))
-        if len(commits) == 2:
+    def die_on_the_second(actions):
+        transactions.append(actions)
+        if len(transactions) == 2:
             raise KeyboardInterrupt("killed")
-        return real_commit(effects, progress)
+        return real_transact(actions)
 
-    monkeypatch.setattr(applier, "_commit", die_on_the_second)
+    monkeypatch.setattr(applier, "_transact", die_on_the_second)
     with pytest.raises(KeyboardInterrupt):
         crashing.poll()
     counted = statuses(indexed).get(GenerationStatus.IN_PROGRESS, 0)

@@ -9,11 +9,14 @@ Its name is the data table's plus ``-indexer``; it is made on first use (pay per
   applied (``lastRecordAt``), when it was last read to its tip (``caughtUpAt``). As the Kinesis
   Client Library's lease table: a process takes a shard whose lease is free or expired, renews
   it as it goes, and every checkpoint is written on the condition that it still holds it.
-- ``pk = "item#<generation id>"``, ``sk = "applied"``: the sequence number of the last record of
-  that item whose derived state was applied (``seq``). It is written in the same transaction as
-  the rollups the record moves, on the condition that the record is newer, so a record delivered
-  twice (streams deliver at least once; Lambda retries whole batches) is never counted twice. It
-  expires two days later, when the stream (24 h) can no longer deliver that record again.
+  Each checkpoint moves in the transaction that applies the records up to it, on the condition
+  that it has not moved meanwhile: so the shard reader needs nothing per item.
+- ``pk = "item#<generation id>"``, ``sk = "applied"`` (written by the Lambda handler alone, which
+  keeps no checkpoint: Lambda keeps the shard's position): the sequence number of the last record
+  of that item whose derived state was applied (``seq``). It is written in the same transaction
+  as the rollups the record moves, on the condition that the record is newer, so a batch Lambda
+  retries is never counted twice. It expires two days later, when the stream (24 h) can no
+  longer deliver that record again.
 """
 
 from __future__ import annotations
@@ -157,11 +160,18 @@ def release_lease(calls: DynamoDBCalls, name: str, shard_id: str, owner: str) ->
             raise
 
 
-def checkpoint_update(name: str, shard_id: str, owner: str, lease_seconds: float, *, sequence: str | None,
-                      last_record_at: float | None, caught_up: bool, finished: bool = False) -> dict[str, Any]:
-    """A transaction's ``Update`` that records progress on a shard and renews its lease, on the
-    condition that ``owner`` still holds it (a process that lost its lease writes nothing)."""
+def checkpoint_update(name: str, shard_id: str, owner: str, lease_seconds: float, *, after: str | None,
+                      sequence: str | None, last_record_at: float | None, caught_up: bool,
+                      finished: bool = False) -> dict[str, Any]:
+    """A transaction's ``Update`` that moves a shard's checkpoint from ``after`` (None: never
+    written) to ``sequence`` and renews its lease, on the condition that ``owner`` still holds it
+    and the checkpoint is still ``after``. The records between the two are applied in the same
+    transaction, so a batch read again (by a process that lost its lease, or one that did not
+    know the checkpoint moved) writes nothing and counts nothing twice."""
     expr = Expression()
+    checkpoint = expr.name("checkpoint")
+    unmoved = (f"attribute_not_exists({checkpoint})" if after is None
+               else f"{checkpoint} = {expr.value(after)}")
     values: dict[str, Any] = {"leaseUntil": time.time() + lease_seconds}
     if sequence is not None:
         values["checkpoint"] = sequence
@@ -173,7 +183,7 @@ def checkpoint_update(name: str, shard_id: str, owner: str, lease_seconds: float
         values["finished"] = True
     assignments = ", ".join(f"{expr.name(field)} = {expr.value(value)}" for field, value in values.items())
     return {"TableName": name, "Key": shard_key(shard_id), "UpdateExpression": f"SET {assignments}",
-            "ConditionExpression": f"{expr.name('owner')} = {expr.value(owner)}", **expr.params()}
+            "ConditionExpression": f"{expr.name('owner')} = {expr.value(owner)} AND {unmoved}", **expr.params()}
 
 
 def applied_update(name: str, generation_id: str, first: str, last: str) -> dict[str, Any]:

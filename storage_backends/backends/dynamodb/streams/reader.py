@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -195,24 +195,36 @@ class StreamIndexer:
             closed = held.iterator is None
             backlog = len(records) == RECORDS_PER_READ  # more may follow at once
             if records or closed or time.time() - held.written_at > HEARTBEAT_SECONDS:
-                last = records[-1] if records else None
-
-                def progress(last: dict[str, Any] | None = last, backlog: bool = backlog,
-                             closed: bool = closed) -> dict[str, Any]:
-                    return checkpoint_update(
-                        self.indexer_table, shard_id, self.owner, self.lease_seconds,
-                        sequence=last["dynamodb"]["SequenceNumber"] if last else None,
-                        last_record_at=record_time(last) if last else None, caught_up=not backlog, finished=closed)
-
-                report.applied += self._applier.apply(records, checkpoint=progress)
+                report.applied += self._applier.apply(
+                    records, checkpoint=self._progress(shard_id, held, records, caught_up=not backlog, closed=closed))
                 held.written_at, held.lease_until = time.time(), time.time() + self.lease_seconds
-                if last:
-                    held.checkpoint = last["dynamodb"]["SequenceNumber"]
             report.records += len(records)
             if closed:
                 return True
             if not backlog:
                 return False
+
+    def _progress(self, shard_id: str, held: _Held, records: list[dict[str, Any]], *, caught_up: bool,
+                  closed: bool) -> Callable[[str | None], dict[str, Any]]:
+        """What ``RecordApplier.apply`` calls to move the shard's checkpoint with each transaction
+        of ``records``: from where this process has it to the sequence given (None: past the last
+        record, which also tells the health page how far behind the shard is)."""
+        last = records[-1] if records else None
+
+        def checkpoint(sequence: str | None) -> dict[str, Any]:
+            batch_end = sequence is None
+            if batch_end and last is not None:
+                sequence = last["dynamodb"]["SequenceNumber"]
+            update = checkpoint_update(
+                self.indexer_table, shard_id, self.owner, self.lease_seconds, after=held.checkpoint,
+                sequence=sequence, last_record_at=record_time(last) if batch_end and last else None,
+                caught_up=batch_end and caught_up, finished=batch_end and closed)
+            # The transaction that carries it commits before the next is built, or the pass stops
+            # here and the shard is read again from the stored checkpoint.
+            held.checkpoint = sequence or held.checkpoint
+            return update
+
+        return checkpoint
 
     def _iterator(self, arn: str, shard_id: str, checkpoint: str | None) -> str | None:
         where: dict[str, Any] = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}

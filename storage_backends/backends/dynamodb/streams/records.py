@@ -7,10 +7,12 @@ edit) ``derived.derive(old image, new image)`` says what follows, judged by the 
   missing or stale, ``DynamoDBStorage._refresh`` sets them with a conditional ``UpdateItem``
   that does nothing if the item changed again meanwhile (its own record will see to it). The
   record of that update changes no document, so it moves nothing: no loop;
-- how the rollups (totals and hourly sums) move: applied with ``TransactWriteItems``, together
-  with each item's last applied sequence number (``checkpoints.applied_update``) and, from the
-  shard reader, the shard's checkpoint. A record already applied fails its condition and is
-  skipped, so a replay never counts twice; a reader that lost its lease writes nothing.
+- how the rollups (totals and hourly sums) move: merged over a batch and applied with
+  ``TransactWriteItems``, together with, from the shard reader, the shard's checkpoint moved
+  past those records (on the condition that it has not moved: a batch read twice, or by a
+  reader that lost its lease, writes nothing), or, from Lambda, each item's last applied
+  sequence number (``checkpoints.applied_update``: a record applied before fails its condition
+  and is skipped). Either way a record delivered twice never counts twice.
 
 A deletion by Time to Live (the service's own, ``userIdentity`` dynamodb.amazonaws.com) leaves
 the hours' history, as ``cleanup`` does; the rollups' own items are not documents and are skipped.
@@ -96,9 +98,14 @@ class RecordApplier:
         self._deadline = deadline_seconds
 
     def apply(self, records: Sequence[Mapping[str, Any]], *,
-              checkpoint: Callable[[], dict[str, Any]] | None = None) -> int:
-        """Apply ``records`` (one shard's, in order); ``checkpoint`` makes the shard's progress
-        ``Update``, written with the last of them. Returns how many records moved the rollups."""
+              checkpoint: Callable[[str | None], dict[str, Any]] | None = None) -> int:
+        """Apply ``records`` (one shard's, in order); returns how many moved the rollups.
+
+        From the shard reader, ``checkpoint(sequence)`` makes the ``Update`` that moves the shard's
+        checkpoint to ``sequence`` (None: past the last of ``records``); each transaction carries
+        one, so what it applies and how far the shard is read commit together. Without it (Lambda,
+        which keeps the shard's position itself) each transaction records every item's last
+        applied sequence number instead, and a record applied before is skipped."""
         effects, stale_images = [], {}
         for record in records:
             effect, stale = effect_of(record)
@@ -108,10 +115,14 @@ class RecordApplier:
                 effects.append(effect)
         self._refresh_all(list(stale_images.values()))
         groups = [effects[start:start + GROUP_RECORDS] for start in range(0, len(effects), GROUP_RECORDS)]
+        if checkpoint is None:
+            for group in groups:
+                self._commit_with_markers(group)
+            return len(effects)
         for number, group in enumerate(groups):
-            self._commit(group, checkpoint() if checkpoint and number == len(groups) - 1 else None)
-        if checkpoint and not groups:
-            self._commit([], checkpoint())
+            self._commit_with_checkpoint(group, checkpoint, last=number == len(groups) - 1)
+        if not groups:
+            self._commit_with_checkpoint([], checkpoint, last=True)
         return len(effects)
 
     def _refresh_all(self, images: list[Mapping[str, Any]]) -> None:
@@ -124,22 +135,51 @@ class RecordApplier:
         with ThreadPoolExecutor(max_workers=min(REFRESH_WORKERS, len(images))) as pool:
             list(pool.map(self._refresh, images))
 
-    def _commit(self, effects: list[Effect], progress: dict[str, Any] | None) -> None:
-        """One transaction for ``effects`` and ``progress``; split when it does not fit or when one
-        of the records was applied before (a replay), which is then skipped."""
-        actions = self._actions(effects)
-        if actions is None or len(actions) + (progress is not None) > MAX_ACTIONS:
-            if len(effects) < 2:  # one record moves a few dozen attributes: this cannot happen
-                raise StorageOperationError("a stream record moves more than one transaction holds",
-                                            code="TransactionTooLarge")
-            middle = len(effects) // 2
-            self._commit(effects[:middle], None)
-            self._commit(effects[middle:], progress)
+    def _commit_with_checkpoint(self, effects: list[Effect], checkpoint: Callable[[str | None], dict[str, Any]],
+                                *, last: bool) -> None:
+        """One transaction: the rollup moves of ``effects`` and the checkpoint past them (past the
+        whole batch when ``last``); split in two when it does not fit. A failed condition means
+        another process holds the shard, or moved its checkpoint: ``LeaseLost``, nothing written."""
+        actions = self._rollup_actions(effects)
+        if actions is None or len(actions) + 1 > MAX_ACTIONS:
+            middle = self._middle(effects)
+            self._commit_with_checkpoint(effects[:middle], checkpoint, last=False)
+            self._commit_with_checkpoint(effects[middle:], checkpoint, last=last)
             return
-        if progress is not None:
-            actions.append(progress)
-        if not actions:
+        actions.append(checkpoint(None if last else effects[-1].sequence))
+        try:
+            self._transact(actions)
+        except StorageOperationError as exc:
+            if "ConditionalCheckFailed" in _cancellation_reasons(exc):
+                raise LeaseLost from exc
+            raise
+
+    def _commit_with_markers(self, effects: list[Effect]) -> None:
+        """One transaction: the rollup moves of ``effects`` and each item's last applied sequence
+        number; when one of the records was applied before (a replay), a transaction per record,
+        so that one is told apart and skipped."""
+        actions = self._rollup_actions(effects)
+        markers = self._markers(effects)
+        if actions is None or len(actions) + len(markers) > MAX_ACTIONS:
+            middle = self._middle(effects)
+            self._commit_with_markers(effects[:middle])
+            self._commit_with_markers(effects[middle:])
             return
+        try:
+            self._transact(actions + markers)
+        except StorageOperationError as exc:
+            if "ConditionalCheckFailed" not in _cancellation_reasons(exc):
+                raise
+            if len(effects) > 1:
+                for effect in effects:
+                    self._commit_with_markers([effect])
+                return
+            logger.info("stream record %s of %r was applied before: skipped", effects[0].sequence,
+                        effects[0].generation_id)
+
+    def _transact(self, actions: list[dict[str, Any]]) -> None:
+        """``TransactWriteItems`` of ``actions``, tried again (with backoff) while it conflicts with
+        another transaction on the same items."""
         conflicts = Backoff(self._deadline)
         while True:
             try:
@@ -147,47 +187,43 @@ class RecordApplier:
                 return
             except StorageOperationError as exc:
                 reasons = _cancellation_reasons(exc)
-                if progress is not None and reasons and reasons[-1] == "ConditionalCheckFailed":
-                    raise LeaseLost from exc
-                if "ConditionalCheckFailed" in reasons:
-                    self._one_by_one(effects, progress)
-                    return
                 conflict = "TransactionConflict" in reasons or exc.code == "TransactionConflictException"
-                if conflict and conflicts.wait():
-                    continue
-                raise
+                if not (conflict and conflicts.wait()):
+                    raise
 
-    def _one_by_one(self, effects: list[Effect], progress: dict[str, Any] | None) -> None:
-        """A transaction per record, so the ones applied before are told apart and skipped."""
-        if len(effects) > 1:
-            for effect in effects[:-1]:
-                self._commit([effect], None)
-            self._commit(effects[-1:], progress)
-            return
-        if effects:
-            logger.info("stream record %s of %r was applied before: skipped", effects[0].sequence,
-                        effects[0].generation_id)
-        if progress is not None:
-            self._commit([], progress)
+    @staticmethod
+    def _middle(effects: list[Effect]) -> int:
+        if len(effects) < 2:  # one record moves a few dozen attributes: this cannot happen
+            raise StorageOperationError("a stream record moves more than one transaction holds",
+                                        code="TransactionTooLarge")
+        return len(effects) // 2
 
-    def _actions(self, effects: list[Effect]) -> list[dict[str, Any]] | None:
-        """The rollup updates and applied-record updates for ``effects``; None if some rollup needs
-        more updates than it has shards (one transaction may name an item once)."""
+    def _rollup_actions(self, effects: list[Effect]) -> list[dict[str, Any]] | None:
+        """The rollup updates for ``effects``, merged; None if some rollup needs more updates than
+        it has shards (one transaction may name an item once)."""
         merged = Changes()
-        sequences: dict[str, list[str]] = {}
         for effect in effects:
             merged.merge(effect.rollups)
-            sequences.setdefault(effect.generation_id, []).append(effect.sequence)
         actions = []
         for name, shards, updates in rollup_updates(merged):
             if len(updates) > shards:
                 return None
             for update, shard in zip(updates, random.sample(range(shards), len(updates)), strict=True):
                 actions.append({"TableName": self._table, "Key": rollup_key(name, shard), **update})
-        for generation_id, seen in sequences.items():
-            ordered = sorted(seen, key=lambda sequence: sequence.zfill(40))
-            actions.append(applied_update(self._indexer_table, generation_id, ordered[0], ordered[-1]))
         return actions
+
+    def _markers(self, effects: list[Effect]) -> list[dict[str, Any]]:
+        """Per item, the update that records its last applied record (on the condition that none
+        of these records was applied before)."""
+        sequences: dict[str, list[str]] = {}
+        for effect in effects:
+            sequences.setdefault(effect.generation_id, []).append(effect.sequence)
+        return [applied_update(self._indexer_table, generation_id, min(seen, key=_padded), max(seen, key=_padded))
+                for generation_id, seen in sequences.items()]
+
+
+def _padded(sequence: str) -> str:
+    return sequence.zfill(40)
 
 
 def _document(image: Mapping[str, Any]) -> dict[str, Any]:
