@@ -11,9 +11,11 @@ Starts moto's server (``moto_server``, a process of its own) on 127.0.0.1 with a
    them all: records per second, and the requests it sent per record.
 2. **Delay**: a producer thread puts ``--rate`` items a second for ``--seconds``, while the
    indexer polls every ``--interval`` (``manage.py dynamodb_indexer``'s loop, in a thread) and
-   a watcher reads the list's first page (``list_summaries``, newest first) every 100 ms: for
-   each item, the time from its put to its first appearance in the list (median, p95, worst),
-   and whether the counts agree at the end.
+   a watcher reads the list's first page (``list_summaries``, newest first) and the counts
+   (uncached) every 100 ms: for each item, the time from its put to its first appearance in
+   the list, and to the first count that includes it (median, p95, worst: every put is a new
+   item in progress, applied in order, so the k-th put is counted once k are), and whether the
+   counts agree at the end.
 
 moto is not DynamoDB: its times are one Python process's, its stream has one shard, and
 everything runs on this machine's cores. Figures, not assertions.
@@ -124,10 +126,11 @@ def delay(endpoint: str, rate: float, seconds: float, interval: float) -> None:
         writer = producer_table(endpoint, table)
         written: dict[str, float] = {}
         seen: dict[str, float] = {}
+        counts: list[tuple[float, int]] = []
         stop = threading.Event()
         indexer = StreamIndexer(storage, owner="bench")
         threads = [threading.Thread(target=indexer.run, kwargs={"interval": interval, "stop": stop}, daemon=True),
-                   threading.Thread(target=_watch, args=(storage, seen, stop), daemon=True)]
+                   threading.Thread(target=_watch, args=(storage, seen, counts, stop), daemon=True)]
         for thread in threads:
             thread.start()
         started, n = time.monotonic(), 0
@@ -144,24 +147,40 @@ def delay(endpoint: str, rate: float, seconds: float, interval: float) -> None:
         for thread in threads:
             thread.join(timeout=30)
         indexer.release()
-        delays = sorted(seen[i] - written[i] for i in written if i in seen)
-        missing = len(written) - len(delays)
+        listed = sorted(seen[i] - written[i] for i in written if i in seen)
+        put_times = list(written.values())  # in the order put
+        counted_after = sorted(moment - put_times[count - 1] for count, moment in _first_times(counts)
+                               if 0 < count <= len(put_times))
+        missing = len(written) - len(listed)
         counted = storage.count_by_status()[GenerationStatus.IN_PROGRESS]
         print(f"\n== delay: {len(written):,} puts at {len(written) / seconds:.1f}/s, "
               f"indexer polling every {interval:g} s ==")
-        if delays:
-            print(f"  put -> listed: median {statistics.median(delays):.2f} s, p95 "
-                  f"{delays[int(0.95 * (len(delays) - 1))]:.2f} s, worst {delays[-1]:.2f} s "
-                  f"(target: within 2 s of the next poll, i.e. <= {interval + 2:g} s)")
+        for what, delays in (("listed", listed), ("counted", counted_after)):
+            if delays:
+                print(f"  put -> {what}: median {statistics.median(delays):.2f} s, p95 "
+                      f"{delays[int(0.95 * (len(delays) - 1))]:.2f} s, worst {delays[-1]:.2f} s "
+                      f"(target: within 2 s of the next poll, i.e. <= {interval + 2:g} s)")
         print(f"  never listed within 15 s of the last put: {missing}; counted in progress at the end: {counted:,} "
               f"(expected {len(written):,})")
 
 
-def _watch(storage, seen: dict[str, float], stop: threading.Event) -> None:
-    """Read the list's first page every 100 ms; note when each id is first listed."""
+def _first_times(counts: list[tuple[float, int]]) -> list[tuple[int, float]]:
+    """For each count reached, the first time the watcher saw it (a jump of several counts
+    each of them at that time)."""
+    reached, firsts = 0, []
+    for moment, count in counts:
+        firsts.extend((value, moment) for value in range(reached + 1, count + 1))
+        reached = max(reached, count)
+    return firsts
+
+
+def _watch(storage, seen: dict[str, float], counts: list[tuple[float, int]], stop: threading.Event) -> None:
+    """Read the list's first page and the counts every 100 ms; note when each id is first
+    listed, and the count in progress each time."""
     while not stop.is_set():
         for summary in storage.list_summaries(ListQuery(limit=100)).items:
             seen.setdefault(summary.generation_id, time.monotonic())
+        counts.append((time.monotonic(), storage.count_by_status()[GenerationStatus.IN_PROGRESS]))
         stop.wait(0.1)
 
 
