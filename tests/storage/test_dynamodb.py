@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import socket
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -726,3 +727,25 @@ def test_a_rollup_with_more_attributes_than_one_update_holds_is_split(storage):
     assert spent_since(storage, before) == {"update_item": 3}
     sums = rollups.read_hours(storage._calls, storage.describe()["table"], ["2026-11-20T10"], deadline_seconds=5)
     assert sums.durations["script"] == dict.fromkeys(range(250), 1)
+
+
+def test_many_rollup_updates_are_sent_several_at_once(storage, monkeypatch):
+    """A bulk load's flush moves hundreds of hours: their updates do not wait on one another
+    (four hours' updates pass a barrier that opens only when four are in flight together)."""
+    change = rollups.Changes()
+    for hour in range(4):
+        change.deltas.setdefault(rollups.hour_name(f"2026-11-20T{hour:02d}"), {})["p#completed"] = 1
+    storage.list_summaries()  # the table
+    together = threading.Barrier(4, timeout=10)
+    real_call = storage._calls.call
+
+    def call(operation, **params):
+        if operation == "update_item":
+            together.wait()  # BrokenBarrierError unless four are sent at once
+        return real_call(operation, **params)
+
+    monkeypatch.setattr(storage._calls, "call", call)
+    rollups.apply(storage._calls, storage.describe()["table"], change)
+    hours = [f"2026-11-20T{hour:02d}" for hour in range(4)]
+    sums = rollups.read_hours(storage._calls, storage.describe()["table"], hours, deadline_seconds=5)
+    assert {hour: phases.get("completed") for hour, phases in sums.phases.items()} == dict.fromkeys(hours, 1)

@@ -25,6 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,8 @@ TOTAL_SHARDS = 8
 HOUR_SHARDS = 4
 #: Attributes one ``UpdateItem`` moves at most: its expression stays well under DynamoDB's 4 KB.
 MAX_TERMS = 100
+#: Rollup updates ``apply`` sends at once.
+APPLY_WORKERS = 8
 
 
 def refuse_rollup_id(generation_id: str) -> None:
@@ -114,10 +117,16 @@ def changes(old: Contribution | None, new: Contribution | None, *, hours: bool =
 def apply(calls: DynamoDBCalls, table: str, change: Changes) -> None:
     """One ``UpdateItem`` per rollup that moves, on a random shard of it (more for a rollup with
     over ``MAX_TERMS`` attributes moving, as after a deferred bulk load: DynamoDB refuses
-    expressions over 4 KB)."""
-    for name, shards, updates in rollup_updates(change):
-        for update in updates:
-            calls.call("update_item", TableName=table, Key=rollup_key(name, random.randrange(shards)), **update)
+    expressions over 4 KB). Several are sent ``APPLY_WORKERS`` at once: each waits on a round
+    trip, ``ADD`` does not depend on order, and a bulk load's flush moves hundreds of hours."""
+    requests = [{"TableName": table, "Key": rollup_key(name, random.randrange(shards)), **update}
+                for name, shards, updates in rollup_updates(change) for update in updates]
+    if len(requests) <= 1:
+        for request in requests:
+            calls.call("update_item", **request)
+        return
+    with ThreadPoolExecutor(max_workers=min(APPLY_WORKERS, len(requests))) as pool:
+        list(pool.map(lambda request: calls.call("update_item", **request), requests))
 
 
 def rollup_updates(change: Changes) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:
