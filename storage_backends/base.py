@@ -304,6 +304,11 @@ class GenerationStateStorage(abc.ABC):
                 return
             query = query.model_copy(update={"cursor": page.next_cursor})
 
+    def _iter_any_order(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
+        """Every generation, in whatever order this backend reads fastest (a migration into an
+        empty target pairs nothing, so needs no order): by default ``_iter``'s order."""
+        return self._iter(batch_size, on_skip)
+
     def _count_by_status(self, stalled_after: timedelta) -> dict[GenerationStatus, int]:
         return count_statuses(self.iter_generations(), stalled_after)
 

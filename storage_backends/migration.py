@@ -18,7 +18,10 @@ read alongside the source, one window at a time: each source batch is matched by
 target documents that sort up to its last key. That costs one streamed read of each side
 (constant memory, batch reads where the backend has them) instead of a lookup per document.
 A target document is matched only at its own position, so one whose ``createdAt`` differs
-from the source's (another producer re-created it) counts as absent and is replaced.
+from the source's (another producer re-created it) counts as absent and is replaced. Into a
+target that lists nothing at the start there is nothing to pair, so the source is read in
+whatever order it reads fastest (DynamoDB: parallel Scan segments); a rerun after an
+interruption finds the target not empty and pairs again, in order.
 
 Writes go to ``workers`` threads at once (default: the target's ``write_concurrency``, 8 for
 DynamoDB, whose batch writes mostly wait on the network; 1 elsewhere), each batch split into
@@ -47,7 +50,7 @@ from dataclasses import dataclass, field
 
 from .base import GenerationStateStorage, OnSkip, log_skip
 from .errors import StorageCorruptDocumentError, StorageError, StorageNotFoundError, StorageValidationError
-from .models import GenerationState, SkippedDocument
+from .models import GenerationState, ListQuery, SkippedDocument
 from .paging import SortKey, created_sort_value, sort_key
 from .prefetch import prefetched
 
@@ -126,7 +129,10 @@ def migrate(
     report = MigrationReport()
     started = time.monotonic()
     total = _expected_count(source) if progress else None
-    pairs = _Pairing(source, target, batch_size, on_skip=_failed_in_source(report.failed))
+    _check_batch_size(batch_size)
+    on_skip = _failed_in_source(report.failed)
+    pairs = (_unpaired(source, batch_size, on_skip) if _holds_nothing(target)
+             else _Pairing(source, target, batch_size, on_skip=on_skip))
     done = 0
 
     def advance(finished: list[int]) -> None:
@@ -187,6 +193,28 @@ def describe_difference(state: GenerationState, existing: GenerationState | Stor
     return f"differs in {', '.join(keys)}"
 
 
+def _check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise StorageValidationError("batch_size must be at least 1")
+
+
+def _holds_nothing(target: GenerationStateStorage) -> bool:
+    """Whether the target holds no generation to pair with, so the source may be read in any
+    order. Its count first (cheap everywhere: a file store's listing would open every file),
+    then its first row, since a count may lag (DynamoDB's, after a bulk load killed before its
+    sums were written)."""
+    return target.get_metrics().active_generations == 0 and not target.list_summaries(ListQuery(limit=1)).items
+
+
+def _unpaired(source: GenerationStateStorage, batch_size: int,
+              on_skip: OnSkip) -> Iterator[list[tuple[GenerationState, None]]]:
+    """Source batches for an empty target, read in whatever order the source reads fastest
+    (DynamoDB: parallel Scan segments), each document paired with nothing."""
+    documents = source._iter_any_order(batch_size, on_skip)
+    while batch := list(itertools.islice(documents, batch_size)):
+        yield [(state, None) for state in batch]
+
+
 def _failed_in_source(problems: Problems) -> OnSkip:
     """The ``on_skip`` of a source read: each document it could not read becomes a problem."""
 
@@ -207,8 +235,7 @@ class _Pairing:
 
     def __init__(self, source: GenerationStateStorage, target: GenerationStateStorage, batch_size: int, *,
                  on_skip: OnSkip) -> None:
-        if batch_size < 1:
-            raise StorageValidationError("batch_size must be at least 1")
+        _check_batch_size(batch_size)
         self._source = source.iter_generations(batch_size, on_skip)
         self._target_storage = target
         # An unreadable target document is not lost (logged; the source's copy replaces it).

@@ -1,7 +1,8 @@
-"""Run an iterator a few items ahead in a background thread.
+"""Run iterators a few items ahead in background threads.
 
 A migration spends much of its time waiting for the target to acknowledge a batch; reading
-and matching the next batches meanwhile hides the source's cost behind that wait.
+and matching the next batches meanwhile hides the source's cost behind that wait. A source
+read in parallel parts (DynamoDB's Scan segments) runs each part in a thread of its own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ def prefetched(items: Iterable[T], *, depth: int = 2) -> Iterator[T]:
     raised without the thread. When the consumer stops early (an error, Ctrl-C) the producer
     stops at its next item.
     """
+    return interleaved([items], depth=depth)
+
+
+def interleaved(sources: list[Iterable[T]], *, depth: int = 2) -> Iterator[T]:
+    """Yield the items of every source, each produced in a thread of its own, as they come
+    (one source's items in its order), at most ``depth`` ahead of the consumer in all.
+
+    The first exception of a producer is raised in the consumer, after the items that came
+    before it, and stops the other producers; so does a consumer that stops early.
+    """
     ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
@@ -37,7 +48,7 @@ def prefetched(items: Iterable[T], *, depth: int = 2) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
+    def produce(items: Iterable[T]) -> None:
         try:
             for item in items:
                 if not put((item, None)):
@@ -47,16 +58,18 @@ def prefetched(items: Iterable[T], *, depth: int = 2) -> Iterator[T]:
             return
         put((_END, None))
 
-    # A daemon thread: a producer stuck in a slow read never keeps the process alive.
-    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
-    thread.start()
+    # Daemon threads: a producer stuck in a slow read never keeps the process alive.
+    for number, items in enumerate(sources):
+        threading.Thread(target=produce, args=(items,), name=f"prefetch-{number}", daemon=True).start()
+    running = len(sources)
     try:
-        while True:
+        while running:
             item, error = ready.get()
             if item is _END:
                 if error is not None:
                     raise error
-                return
+                running -= 1
+                continue
             yield item  # type: ignore[misc]
     finally:
         stopped.set()

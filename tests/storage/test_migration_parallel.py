@@ -20,6 +20,7 @@ from storage_backends.backends.dynamodb import DynamoDBStorage
 from storage_backends.backends.memory import MemoryStorage
 from storage_backends.demo import save_demo
 from storage_backends.migration import TargetUnavailableError, migrate, verify
+from storage_backends.models import format_timestamp
 
 from ..factories import make_item
 
@@ -194,3 +195,57 @@ def test_a_migration_into_dynamodb_leaves_counts_and_insights_as_the_sources(mot
         assert [b.counts for b in found.buckets] == [b.counts for b in expected.buckets]
         assert {g.fingerprint: g.count for g in found.failures} == {g.fingerprint: g.count for g in expected.failures}
         assert found.stage_durations == expected.stage_durations
+
+
+def dynamodb_requests(storage: DynamoDBStorage) -> dict[str, int]:
+    return {name: stats["calls"] for name, stats in storage.get_metrics().details["requests"].items()}
+
+
+def test_a_dynamodb_source_is_read_by_parallel_scan_segments_into_an_empty_target(
+        moto_server, dynamodb_table_name, monkeypatch):
+    url = f"dynamodb://{dynamodb_table_name}?region=us-east-1&endpoint={moto_server}&read_timeout=30"
+    with StorageFactory.from_url(url) as source:
+        source.save_many(demo_source(120).iter_generations(), preserve_timestamps=True)  # rollup items too
+        source._calls.call("put_item", TableName=dynamodb_table_name, Item={  # another producer's, unindexed
+            "generationId": {"S": "foreign"}, "createdAt": {"S": "2026-11-20T00:00:00.000Z"},
+            "updatedAt": {"S": "2026-11-20T00:00:00.000Z"}})
+        source._calls.call("put_item", TableName=dynamodb_table_name, Item={  # not a document at all
+            "generationId": {"S": "corrupt"}, "initialParams": {"S": "not a map"}})
+        segments_read = set()
+        real_call = source._calls.call
+
+        def call(operation, **params):
+            if operation == "scan":
+                segments_read.add(params["Segment"])
+            return real_call(operation, **params)
+
+        monkeypatch.setattr(source._calls, "call", call)
+        before = dynamodb_requests(source)
+        target = MemoryStorage()
+        report = migrate(source, target, batch_size=50)
+        spent = {name: calls - before.get(name, 0) for name, calls in dynamodb_requests(source).items()}
+
+        assert segments_read == set(range(8))
+        assert spent.get("query", 0) == 0 and spent.get("batch_get_item", 0) == 0  # no index pages, no BatchGets
+        assert report.copied == 123 and target.get("foreign").generation_id == "foreign"
+        assert list(report.failed.listed) == ["corrupt"]
+        assert not any(state.generation_id.startswith("_gennie#") for state in target.iter_generations())
+        source._calls.call = real_call
+        checked = verify(source, target)  # in order, as ever: the unindexed one is not listed there
+        assert (checked.checked, checked.differences.count) == (122, 0)
+
+
+def test_a_target_that_holds_documents_is_paired_in_order_not_scanned(moto_server, dynamodb_table_name):
+    url = f"dynamodb://{dynamodb_table_name}?region=us-east-1&endpoint={moto_server}&read_timeout=30"
+    with StorageFactory.from_url(url) as source:
+        source.save_many(demo_source(60).iter_generations(), preserve_timestamps=True)
+        target = MemoryStorage()
+        later = format_timestamp(NOW + timedelta(days=1))
+        newest = next(source.iter_generations()).model_copy(update={"updated_at": later})
+        target.save_many([newest], preserve_timestamps=True)
+        before = dynamodb_requests(source)
+        report = migrate(source, target)
+        spent = {name: calls - before.get(name, 0) for name, calls in dynamodb_requests(source).items()}
+        assert spent.get("scan", 0) == 0 and spent["query"] >= 1
+        assert (report.copied, report.newer_in_target) == (61, 1)
+        assert target.get(newest.generation_id).updated_at == newest.updated_at

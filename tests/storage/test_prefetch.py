@@ -1,4 +1,5 @@
-"""``prefetched``: the same items in the same order, errors where they belong, no runaway thread."""
+"""``prefetched`` and ``interleaved``: the same items (in order, per source), errors where they belong,
+no runaway thread."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from storage_backends.prefetch import prefetched
+from storage_backends.prefetch import interleaved, prefetched
 
 
 def test_yields_every_item_in_order():
@@ -29,7 +30,7 @@ def test_runs_ahead_in_another_thread_but_no_further_than_depth():
     time.sleep(0.3)
     # One handed over, two waiting in the queue, one produced and waiting for room.
     assert len(produced) == 4
-    assert threads == {"prefetch"}
+    assert threads == {"prefetch-0"}
     iterator.close()
 
 
@@ -61,3 +62,46 @@ def test_a_consumer_that_stops_early_stops_the_producer():
     count = len(produced)
     time.sleep(0.3)
     assert len(produced) == count < 10
+
+
+def test_interleaved_yields_every_source_item_once_each_source_in_its_order():
+    sources = [range(start, 3000, 3) for start in range(3)]
+    seen = list(interleaved([iter(source) for source in sources], depth=4))
+    assert sorted(seen) == list(range(3000))
+    for source in sources:
+        assert [item for item in seen if item in source] == list(source)
+
+
+def test_interleaved_reads_its_sources_at_once():
+    """Three sources that each wait for the other two (a barrier) finish only if they run together."""
+    together = threading.Barrier(3, timeout=5)
+
+    def source(number):
+        together.wait()
+        yield number
+
+    assert sorted(interleaved([source(n) for n in range(3)])) == [0, 1, 2]
+
+
+def test_interleaved_raises_the_first_error_and_stops_the_other_sources():
+    produced = []
+
+    def endless():
+        for n in range(100_000):
+            produced.append(n)
+            yield n
+
+    def failing():
+        yield -1
+        raise OSError("segment gone")
+
+    with pytest.raises(OSError, match="segment gone"):
+        list(interleaved([endless(), failing()], depth=1))
+    time.sleep(0.3)
+    count = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == count < 100_000
+
+
+def test_interleaved_with_no_source_yields_nothing():
+    assert list(interleaved([])) == []

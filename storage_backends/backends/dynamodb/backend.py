@@ -44,6 +44,7 @@ from ...insights import (
 )
 from ...models import GenerationState, GenerationStatus, ListQuery, Page, SkippedDocument, format_timestamp, utcnow
 from ...options import as_count, as_flag, as_number, as_text
+from ...prefetch import interleaved
 from ...summaries import GenerationSummary, SummaryPage, stored_summary, summarize
 from . import rollups
 from .batch import Backoff, get_all, write_all
@@ -78,6 +79,8 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 COUNT_CACHE_SECONDS, STREAM_COUNT_CACHE_SECONDS = 30.0, 1.0
 #: A conditional write is retried this often when another writer changed the item in between.
 _WRITE_ATTEMPTS = 5
+#: Parallel Scan segments of a read in any order (``_iter_any_order``: a migration's source).
+SCAN_SEGMENTS = 8
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
@@ -572,6 +575,26 @@ class DynamoDBStorage(GenerationStateStorage):
         except StorageCorruptDocumentError as exc:
             on_skip(SkippedDocument.of(exc))
             return None
+
+    def _iter_any_order(self, batch_size: int, on_skip: OnSkip) -> Iterator[GenerationState]:
+        """Every document by ``SCAN_SEGMENTS`` parallel Scan segments (strongly consistent, the
+        rollup items left out): whole items read straight from the table, a page of up to
+        ``batch_size`` per request, instead of index pages and a ``BatchGetItem`` per 100. Items
+        another producer wrote without derived attributes are read too."""
+        self._ensure_ready()
+        expr = Expression()
+        documents = f"NOT begins_with({expr.name(ID_FIELD)}, {expr.value(ROLLUP_PREFIX)})"
+        params = {"TableName": self._table, "FilterExpression": documents, "ConsistentRead": True,
+                  "Limit": batch_size, "TotalSegments": SCAN_SEGMENTS, **expr.params()}
+
+        def segment(number: int) -> Iterator[list[dict[str, Any]]]:
+            for page in scan_pages(self._calls, Segment=number, **params):
+                yield page["Items"]
+
+        for items in interleaved([segment(number) for number in range(SCAN_SEGMENTS)], depth=SCAN_SEGMENTS):
+            for raw in items:
+                if (state := self._readable(raw, on_skip=on_skip)) is not None:
+                    yield state
 
     def prepare_for_listing(self) -> int:
         """Give items written by other producers (or indexed by an earlier version) the derived
