@@ -277,6 +277,20 @@ def test_throttling_after_botocores_retries_is_an_operation_error_with_its_code(
     assert metrics.operations["get"].errors == 1
 
 
+def test_a_server_error_page_becomes_one_short_line(storage):
+    """A failing server or proxy answers with an HTML page, not DynamoDB's JSON: the error stays
+    one line of a log (the page's text, cut), not the page."""
+    storage.exists("warm-up")
+    page = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n" + "<p>overloaded</p>\n" * 100
+    with Stubber(client_of(storage)) as stub:
+        stub.add_client_error("get_item", service_error_code="500", service_message=page, http_status_code=500)
+        with pytest.raises(StorageOperationError) as info:
+            storage.get("g1")
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 400
+    assert "500 Internal Server Error</title> <p>overloaded</p>" in message and message.endswith("…")
+
+
 def test_retries_reported_by_botocore_are_counted(storage):
     storage.exists("warm-up")
     with Stubber(client_of(storage)) as stub:

@@ -110,7 +110,7 @@ class DynamoDBCalls:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Unknown")
             self._record(operation, started, exc.response, failed=True, throttled=code in THROTTLE_CODES)
-            message = exc.response.get("Error", {}).get("Message", "")
+            message = _one_line(exc.response.get("Error", {}).get("Message", ""))
             raise StorageOperationError(f"DynamoDB {operation} failed: {code}: {message}", code=code) from exc
         except BotoCoreError as exc:
             self._record(operation, started, {}, failed=True, throttled=False)
@@ -157,3 +157,13 @@ class DynamoDBCalls:
                 self._capacity[operation] = self._capacity.get(operation, 0.0) + float(units)
             self.retries += retries
             self.throttles += throttled
+
+
+#: Characters of a server's error message kept: a proxy's or a failing server's whole HTML page is not one.
+MESSAGE_CHARACTERS = 300
+
+
+def _one_line(message: str) -> str:
+    """A server's error message fit for one log line (DynamoDB's are; an HTML error page is not)."""
+    line = " ".join(message.split())
+    return line if len(line) <= MESSAGE_CHARACTERS else line[:MESSAGE_CHARACTERS - 1] + "…"
