@@ -15,7 +15,6 @@ import random
 import re
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,7 +46,7 @@ from ...options import as_count, as_flag, as_number, as_text
 from ...prefetch import interleaved
 from ...summaries import GenerationSummary, SummaryPage, stored_summary, summarize
 from . import rollups
-from .batch import Backoff, get_all, write_all
+from .batch import Backoff, at_once, get_all, write_all
 from .client import ClientSettings, DynamoDBCalls, make_client
 from .counts import TimedCache, count_stalled, scan_pages
 from .derived import (
@@ -432,10 +431,9 @@ class DynamoDBStorage(GenerationStateStorage):
         cutoff = now - query.stalled_after
         stalled = sums.stalled_by_hour(cutoff, boundary_stalled(self._calls, self._table, cutoff, low, high))
         groups = top_groups(sums, query.max_groups) if query.examples else []
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            found = pool.map(lambda fingerprint: group_examples(self._calls, self._table, fingerprint, low, high),
-                             groups)
-            examples = {fingerprint: example for fingerprint, example in zip(groups, found, strict=True) if example}
+        found = at_once(lambda fingerprint: group_examples(self._calls, self._table, fingerprint, low, high),
+                        groups, workers=8)
+        examples = {fingerprint: example for fingerprint, example in zip(groups, found, strict=True) if example}
         return build_insights(query, sums, stalled_by_hour=stalled, examples=examples)
 
     # -- cleanup, health, metrics -----------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from ...errors import StorageOperationError
 from .client import DynamoDBCalls
@@ -21,6 +21,18 @@ MAX_WRITES = 25
 MAX_GETS = 100
 #: BatchGetItem requests of one read sent at once.
 MAX_PARALLEL_GETS = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def at_once(function: Callable[[T], R], items: list[T], *, workers: int) -> list[R]:
+    """``function`` of each item, in order, up to ``workers`` calls at once: requests that each
+    wait on a round trip and do not depend on one another. One item is done in this thread."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 class Backoff:
@@ -74,11 +86,9 @@ def get_all(calls: DynamoDBCalls, table: str, keys: list[dict[str, Any]], *, pro
     500 documents costs one round trip, not five); ``projection`` is a ProjectionExpression and its
     names. Strongly consistent unless told otherwise (an eventually consistent read costs half)."""
     requests = [{"Keys": chunk, "ConsistentRead": consistent, **projection} for chunk in chunks(keys, MAX_GETS)]
-    if len(requests) <= 1:
-        return [item for request in requests for item in _get(calls, table, request, deadline_seconds)]
-    with ThreadPoolExecutor(max_workers=min(len(requests), MAX_PARALLEL_GETS)) as pool:
-        answers = pool.map(lambda request: _get(calls, table, request, deadline_seconds), requests)
-        return [item for answer in answers for item in answer]
+    answers = at_once(lambda request: _get(calls, table, request, deadline_seconds), requests,
+                      workers=MAX_PARALLEL_GETS)
+    return [item for answer in answers for item in answer]
 
 
 def _get(calls: DynamoDBCalls, table: str, pending: dict[str, Any] | None,

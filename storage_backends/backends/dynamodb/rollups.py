@@ -25,7 +25,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 from ...documents import ID_FIELD
 from ...errors import StorageValidationError
 from ...insights import Contribution, Sums
-from .batch import get_all, write_all
+from .batch import at_once, get_all, write_all
 from .client import DynamoDBCalls
 from .expressions import Expression
 from .items import from_attribute_value, from_item_values, to_attribute_value
@@ -121,12 +120,7 @@ def apply(calls: DynamoDBCalls, table: str, change: Changes) -> None:
     trip, ``ADD`` does not depend on order, and a bulk load's flush moves hundreds of hours."""
     requests = [{"TableName": table, "Key": rollup_key(name, random.randrange(shards)), **update}
                 for name, shards, updates in rollup_updates(change) for update in updates]
-    if len(requests) <= 1:
-        for request in requests:
-            calls.call("update_item", **request)
-        return
-    with ThreadPoolExecutor(max_workers=min(APPLY_WORKERS, len(requests))) as pool:
-        list(pool.map(lambda request: calls.call("update_item", **request), requests))
+    at_once(lambda request: calls.call("update_item", **request), requests, workers=APPLY_WORKERS)
 
 
 def rollup_updates(change: Changes) -> Iterator[tuple[str, int, list[dict[str, Any]]]]:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ....documents import ID_FIELD
 from ....errors import StorageOperationError
-from ..batch import Backoff
+from ..batch import Backoff, at_once
 from ..derived import DERIVED_NAMES, WRITE_TOKEN, derive
 from ..rollups import ROLLUP_PREFIX, Changes, rollup_key, rollup_updates
 from .checkpoints import applied_update, indexer_table_name
@@ -128,12 +127,7 @@ class RecordApplier:
     def _refresh_all(self, images: list[Mapping[str, Any]]) -> None:
         """Complete the items' derived attributes, ``REFRESH_WORKERS`` conditional updates at once
         (each waits on a round trip; different items do not depend on one another)."""
-        if len(images) <= 1:
-            for image in images:
-                self._refresh(image)
-            return
-        with ThreadPoolExecutor(max_workers=min(REFRESH_WORKERS, len(images))) as pool:
-            list(pool.map(self._refresh, images))
+        at_once(self._refresh, images, workers=REFRESH_WORKERS)
 
     def _commit_with_checkpoint(self, effects: list[Effect], checkpoint: Callable[[str | None], dict[str, Any]],
                                 *, last: bool) -> None:
